@@ -1,0 +1,357 @@
+/**
+ * Shared helpers for berth's benchmarks: bounded run loops, medians, markdown tables, the machine
+ * line, and writing a section of bench/RESULTS.md. Benchmarks (pool, pg, grpc, ...) import from here
+ * so that every figure in RESULTS.md is measured and reported the same way.
+ */
+
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import v8 from 'node:v8'
+import { runInNewContext } from 'node:vm'
+
+// ---------------------------------------------------------------------------------------------
+// Statistics and formatting
+// ---------------------------------------------------------------------------------------------
+
+/** Median of a non-empty list (mean of the two middle values for even lengths). NaN when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** (max - min) / median: how far apart the repeats of one cell were. NaN when empty. */
+export function spread(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  return (Math.max(...values) - Math.min(...values)) / median(values)
+}
+
+/** Operations per second with three significant figures and a k/M suffix: `1.23M`, `845k`. */
+export function formatRate(perSecond: number): string {
+  if (!Number.isFinite(perSecond)) return '–'
+  const abs = Math.abs(perSecond)
+  if (abs >= 1e6) return `${(perSecond / 1e6).toPrecision(3)}M`
+  if (abs >= 1e3) return `${(perSecond / 1e3).toPrecision(3)}k`
+  return perSecond.toPrecision(3)
+}
+
+/** A count with a k/M suffix and no needless digits: `2000000` -> `2M`, `250000` -> `250k`. */
+export function formatCount(n: number): string {
+  if (n >= 1e6 && n % 1e4 === 0) return `${n / 1e6}M`
+  if (n >= 1e3 && n % 10 === 0) return `${n / 1e3}k`
+  return String(n)
+}
+
+/** A ratio as `3.12×`. */
+export function formatRatio(ratio: number): string {
+  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–'
+}
+
+/** A fraction as a percentage: `0.043` -> `4.3%`. */
+export function formatPercent(fraction: number): string {
+  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)}%` : '–'
+}
+
+export type Align = 'left' | 'right'
+
+/**
+ * A GitHub-flavoured markdown table. Columns are padded so the table also reads well in a terminal.
+ * `align` defaults to left for the first column and right for the others.
+ */
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align?: readonly Align[],
+): string {
+  const aligns = headers.map((_, i) => align?.[i] ?? (i === 0 ? 'left' : 'right'))
+  const widths = headers.map((h, i) => Math.max(3, h.length, ...rows.map((r) => (r[i] ?? '').length)))
+  const cell = (text: string, i: number) =>
+    aligns[i] === 'right' ? text.padStart(widths[i]!) : text.padEnd(widths[i]!)
+  const line = (cells: readonly string[]) =>
+    `| ${headers.map((_, i) => cell(cells[i] ?? '', i)).join(' | ')} |`
+  const rule = `| ${widths.map((w, i) => (aligns[i] === 'right' ? `${'-'.repeat(w - 1)}:` : '-'.repeat(w))).join(' | ')} |`
+  return [line(headers), rule, ...rows.map(line)].join('\n')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine and command
+// ---------------------------------------------------------------------------------------------
+
+export interface MachineInfo {
+  readonly cpu: string
+  readonly cores: number
+  readonly node: string
+  readonly platform: string
+  readonly memoryGiB: number
+  readonly loadAverage: number
+  readonly date: string
+}
+
+export function machineInfo(): MachineInfo {
+  const cpus = os.cpus()
+  return {
+    cpu: cpus[0]?.model.replace(/\s+/g, ' ').trim() ?? 'unknown CPU',
+    cores: os.availableParallelism?.() ?? cpus.length,
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadAverage: os.loadavg()[0] ?? 0,
+    date: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+  }
+}
+
+/**
+ * One line describing where (and, unless `withDate` is false, when) a result was measured, e.g.
+ * `Intel(R) Xeon(R) ... @ 2.50GHz, 2 cores, 24 GiB, linux x64, node v20.20.2, load 0.08, 2026-...Z`.
+ */
+export function machineLine(info: MachineInfo = machineInfo(), withDate = true): string {
+  return (
+    `${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, ${info.platform}, node ${info.node}, ` +
+    `load ${info.loadAverage.toFixed(2)} at start${withDate ? `, ${info.date}` : ''}`
+  )
+}
+
+/**
+ * The command that reproduces this run: `npm run <script> -- <args>` when started through npm,
+ * otherwise `tsx <script file> <args>`.
+ */
+export function commandLine(scriptFile: string, args: readonly string[] = process.argv.slice(2)): string {
+  const quoted = args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+  const script = process.env['npm_lifecycle_event']
+  if (script?.startsWith('bench')) {
+    return ['npm run', script, ...(quoted.length > 0 ? ['--', ...quoted] : [])].join(' ')
+  }
+  return ['tsx', scriptFile, ...quoted].join(' ')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded run loops
+// ---------------------------------------------------------------------------------------------
+
+/** A phase ends at whichever comes first: `maxOps` operations or `maxMs` milliseconds. */
+export interface PhaseBound {
+  readonly maxOps: number
+  readonly maxMs: number
+}
+
+export interface RunOptions {
+  /** Number of concurrent workers. */
+  readonly concurrency: number
+  /** Warm-up phase; its operations are not counted. */
+  readonly warmup: PhaseBound
+  /** Timed phase. */
+  readonly measure: PhaseBound
+  /**
+   * The clock is read once every `checkEvery` operations (rounded up to a power of two). Keep it
+   * high for sub-microsecond operations (the default, 256) and use 1 for slow ones (network I/O).
+   */
+  readonly checkEvery?: number
+  /**
+   * Fail the run if it has not finished after this many milliseconds (a stuck pool would otherwise
+   * hang the benchmark). Defaults to 5 × (warm-up + measure) + 10 s.
+   */
+  readonly stallMs?: number
+}
+
+export interface RunResult {
+  /** Operations completed during the timed phase. */
+  readonly ops: number
+  /** Length of the timed phase in milliseconds. */
+  readonly ms: number
+  readonly opsPerSec: number
+}
+
+/**
+ * Shared by the workers of one run. A worker loops `while (!ctl.stopped) { ...one op...; ctl.tick() }`.
+ * The switch from warm-up to the timed phase happens in place, so workers are never restarted and
+ * the pipeline is already full when timing begins.
+ */
+export class RunControl {
+  /** True once the timed phase has ended; workers should finish their current operation and return. */
+  stopped = false
+  /** Operations since the start of the run (warm-up included). */
+  ops = 0
+
+  private readonly mask: number
+  private measuring = false
+  private opsLimit: number
+  private deadline: number
+  private startOps = 0
+  private startTime = 0
+  private endOps = 0
+  private endTime = 0
+
+  constructor(private readonly options: RunOptions) {
+    this.mask = nextPowerOfTwo(Math.max(1, options.checkEvery ?? 256)) - 1
+    this.opsLimit = options.warmup.maxOps
+    this.deadline = performance.now() + options.warmup.maxMs
+    if (options.warmup.maxOps <= 0 || options.warmup.maxMs <= 0) this.startMeasuring(performance.now())
+  }
+
+  /** Count one completed operation. */
+  tick(): void {
+    if ((++this.ops & this.mask) === 0 && !this.stopped) this.check()
+  }
+
+  private check(): void {
+    const now = performance.now()
+    if (this.ops < this.opsLimit && now < this.deadline) return
+    if (!this.measuring) {
+      this.startMeasuring(now)
+      return
+    }
+    this.stopped = true
+    this.endOps = this.ops
+    this.endTime = now
+  }
+
+  private startMeasuring(now: number): void {
+    this.measuring = true
+    this.startOps = this.ops
+    this.startTime = now
+    this.opsLimit = this.ops + this.options.measure.maxOps
+    this.deadline = now + this.options.measure.maxMs
+  }
+
+  result(): RunResult {
+    const ops = this.endOps - this.startOps
+    const ms = this.endTime - this.startTime
+    return { ops, ms, opsPerSec: ms > 0 ? (ops * 1000) / ms : Number.NaN }
+  }
+}
+
+function nextPowerOfTwo(n: number): number {
+  let p = 1
+  while (p < n) p *= 2
+  return p
+}
+
+/**
+ * Run `concurrency` copies of `worker` until the timed phase ends and report the throughput of
+ * the timed phase. Rejects if a worker throws or the run stalls.
+ */
+export async function runWorkers(
+  options: RunOptions,
+  worker: (ctl: RunControl) => Promise<void>,
+): Promise<RunResult> {
+  const ctl = new RunControl(options)
+  const stallMs = options.stallMs ?? 5 * (options.warmup.maxMs + options.measure.maxMs) + 10_000
+  let timer: NodeJS.Timeout | undefined
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ctl.stopped = true
+      reject(new Error(`run stalled: ${ctl.ops} operations after ${stallMs} ms`))
+    }, stallMs)
+  })
+  try {
+    const workers: Promise<void>[] = []
+    for (let i = 0; i < options.concurrency; i++) workers.push(worker(ctl))
+    await Promise.race([Promise.all(workers), stalled])
+  } finally {
+    clearTimeout(timer)
+  }
+  return ctl.result()
+}
+
+/** `runWorkers` for the common case where one operation is one awaited call. */
+export function runOps(options: RunOptions, op: () => Promise<unknown>): Promise<RunResult> {
+  return runWorkers(options, async (ctl) => {
+    while (!ctl.stopped) {
+      await op()
+      ctl.tick()
+    }
+  })
+}
+
+/**
+ * Wait for `promise`, but at most `ms` milliseconds. Resolves true if it settled in time (a
+ * rejection is rethrown), false if the time ran out.
+ */
+export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms)
+  })
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+let gcFunction: (() => void) | undefined
+
+/**
+ * Run a full garbage collection, so one measurement does not pay for the garbage of the previous
+ * one. Uses `globalThis.gc` when node runs with --expose-gc, and otherwise enables the flag at
+ * run time.
+ */
+export function collectGarbage(): void {
+  if (gcFunction === undefined) {
+    const exposed = (globalThis as { gc?: () => void }).gc
+    if (exposed !== undefined) {
+      gcFunction = exposed
+    } else {
+      v8.setFlagsFromString('--expose-gc')
+      gcFunction = runInNewContext('gc') as () => void
+    }
+  }
+  gcFunction()
+}
+
+/**
+ * The order to visit `items` in on repeat `round`: rotated by one each round, so that no item is
+ * always measured first (or always right after the same neighbour) on a noisy machine.
+ */
+export function rotate<T>(items: readonly T[], round: number): T[] {
+  if (items.length === 0) return []
+  const k = round % items.length
+  return [...items.slice(k), ...items.slice(0, k)]
+}
+
+/** Parse a comma-separated flag value: `'4,64,1024'` -> `['4', '64', '1024']`. */
+export function parseList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+}
+
+/** Parse a positive integer flag, accepting `_` separators and a k/M suffix (`2M`, `200k`). */
+export function parseCount(value: string, flag: string): number {
+  const m = /^(\d[\d_]*(?:\.\d+)?)([kKmM]?)$/.exec(value.trim())
+  const scale = m?.[2] === '' ? 1 : m?.[2]?.toLowerCase() === 'k' ? 1e3 : 1e6
+  const n = m ? Math.round(Number(m[1]!.replace(/_/g, '')) * scale) : Number.NaN
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag}: expected a positive number, got '${value}'`)
+  return n
+}
+
+// ---------------------------------------------------------------------------------------------
+// bench/RESULTS.md
+// ---------------------------------------------------------------------------------------------
+
+export const RESULTS_FILE = join(dirname(fileURLToPath(import.meta.url)), 'RESULTS.md')
+
+const RESULTS_HEADER = '# Benchmark results\n'
+
+/**
+ * Replace the section for benchmark `key` in RESULTS.md (or append it if it is not there yet).
+ * Sections are delimited by `<!-- bench:key -->` and `<!-- /bench:key -->` markers; everything
+ * outside the markers (the file's header, other benchmarks) is left as it is.
+ */
+export function writeResultsSection(key: string, body: string, file: string = RESULTS_FILE): void {
+  const open = `<!-- bench:${key} -->`
+  const close = `<!-- /bench:${key} -->`
+  const section = `${open}\n\n${body.trim()}\n\n${close}`
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : RESULTS_HEADER
+  const start = text.indexOf(open)
+  const end = start === -1 ? -1 : text.indexOf(close, start)
+  const next =
+    start !== -1 && end !== -1
+      ? text.slice(0, start) + section + text.slice(end + close.length)
+      : `${text.trimEnd()}\n\n${section}\n`
+  writeFileSync(file, next)
+}

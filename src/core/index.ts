@@ -1,0 +1,35 @@
+/**
+ * berth core: the generic async pool engine. It imports neither pg nor grpc-js; the adapters
+ * (`berth/pg`, `berth/grpc`) are built on it.
+ */
+export { fullJitterBackoff } from './backoff.js'
+export { channels as diagnosticsChannels, type PoolChannelName } from './diagnostics.js'
+export {
+  AcquireAbortedError,
+  AcquireTimeoutError,
+  BerthError,
+  type BerthErrorCode,
+  CloseTimeoutError,
+  CreateFailedError,
+  InternalError,
+  InvalidOptionError,
+  LeaseReleasedError,
+  PoolClosedError,
+  PoolDestroyedError,
+  PoolError,
+  type PoolErrorContext,
+  QueueFullError,
+} from './errors.js'
+export type { LatencySummary } from './latency-histogram.js'
+export { LatencyHistogram } from './latency-histogram.js'
+export { Lease } from './lease.js'
+export {
+  type AcquireOptions,
+  type CloseOptions,
+  type LeakReport,
+  Pool,
+  type PoolEvents,
+} from './pool.js'
+export type { DestroyReason } from './pool-entry.js'
+export type { PoolOptions, ValidateResult } from './pool-options.js'
+export type { PoolCounters, PoolState, PoolStats } from './pool-stats.js'

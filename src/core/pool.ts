@@ -1,0 +1,844 @@
+import { EventEmitter } from 'node:events'
+import { fullJitterBackoff } from './backoff.js'
+import { channels } from './diagnostics.js'
+import {
+  AcquireAbortedError,
+  AcquireTimeoutError,
+  BerthError,
+  CloseTimeoutError,
+  CreateFailedError,
+  InvalidOptionError,
+  PoolClosedError,
+  PoolDestroyedError,
+  type PoolErrorContext,
+  QueueFullError,
+} from './errors.js'
+import { LatencyHistogram } from './latency-histogram.js'
+import { kGiveBack, Lease, type LeaseOwner } from './lease.js'
+import { type DestroyReason, PoolEntry } from './pool-entry.js'
+import { PoolInventory } from './pool-inventory.js'
+import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './pool-options.js'
+import { newCounters, type PoolState, type PoolStats } from './pool-stats.js'
+import { unrefInterval, unrefTimeout, withDeadline } from './timers.js'
+import { settleWaiter, type Waiter, WaitList } from './wait-list.js'
+
+/** Options of one `acquire()` call. */
+export interface AcquireOptions {
+  /** Gives up waiting when it aborts (`AcquireAbortedError`, with the signal's reason as cause). */
+  signal?: AbortSignal
+  /** Overrides the pool's `acquireTimeoutMs` for this call; `Infinity` waits without limit. */
+  timeoutMs?: number
+  /** Take a shared (multiplexed) lease instead of the whole resource. Default false. */
+  shared?: boolean
+}
+
+/** Options of `close()`. */
+export interface CloseOptions {
+  /** How long to wait for leases to come back before escalating to `destroy()`. Default 30000. */
+  timeoutMs?: number
+}
+
+/** What a `'leak'` event carries. */
+export interface LeakReport {
+  readonly pool: string
+  /** How long the lease had been held when reported, in ms. */
+  readonly heldMs: number
+  readonly shared: boolean
+  /** Stack of the code that acquired it. */
+  readonly stack: string | undefined
+}
+
+/** Events a pool emits. It never emits `'error'`: nothing a pool does can crash a process that does not listen. */
+export interface PoolEvents {
+  leak: [LeakReport]
+  createError: [unknown]
+}
+
+type Trace = { stack?: string } | undefined
+
+/**
+ * A generic async resource pool: exclusive and shared (multiplexed) leases out of one `max`
+ * budget, FIFO waiting, min/minIdle upkeep, lifetimes with jitter, idle reaping, health checks,
+ * leak detection, create backoff, graceful close and frozen stats.
+ *
+ * ```ts
+ * const pool = new Pool({ create: (signal) => connect(signal), destroy: (c) => c.end(), max: 8 })
+ * await using lease = await pool.acquire({ signal })
+ * await lease.resource.query('select 1')
+ * ```
+ */
+export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
+  readonly #o: ResolvedPoolOptions<T>
+  #state: PoolState = 'open'
+  readonly #inv: PoolInventory<T>
+  readonly #waiters: WaitList<T>
+  /** Waiters taken off the queue while the idle resource meant for them is validated. */
+  readonly #validatingFor = new Map<PoolEntry<T>, Waiter<T>>()
+  readonly #byResource = new Map<T, PoolEntry<T>>()
+  readonly #pendingDestroys = new Set<Promise<void>>()
+  readonly #pendingCreates = new Set<Promise<void>>()
+  readonly #createControllers = new Set<AbortController>()
+  readonly #activeLeases: Set<Lease<T>> | undefined
+  readonly #reportedLeaks = new WeakSet<Lease<T>>()
+  readonly #counters = newCounters()
+  readonly #waitHistogram = new LatencyHistogram()
+  #consecutiveFailures = 0
+  #lastCreateError: unknown
+  #backoffUntil = 0
+  #lastHealthCheck: number
+  #readyWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
+  #retryTimer: NodeJS.Timeout | undefined
+  #maintenanceTimer: NodeJS.Timeout | undefined
+  #leakTimer: NodeJS.Timeout | undefined
+  #closeTimer: NodeJS.Timeout | undefined
+  #closePromise: Promise<void> | undefined
+  #destroyPromise: Promise<void> | undefined
+  #onClosed: (() => void) | undefined
+  #pumping = false
+  #pumpAgain = false
+
+  /** @throws InvalidOptionError naming the field and value at fault */
+  constructor(options: PoolOptions<T>) {
+    super()
+    const o = resolvePoolOptions(options)
+    this.#o = o
+    this.#inv = new PoolInventory(o.name)
+    this.#waiters = new WaitList(
+      o.clock,
+      (w) => this.#abandon(w, 'timeout'),
+      () => this.#validatingFor.values(),
+    )
+    this.#lastHealthCheck = o.clock()
+    const period = Math.max(10, Math.min(o.healthCheckPeriodMs, o.maxIdleMs / 2, o.maxLifetimeMs / 2))
+    this.#maintenanceTimer = unrefInterval(() => this.#maintain(), period)
+    if (Number.isFinite(o.leakDetectionMs)) {
+      this.#activeLeases = new Set()
+      this.#leakTimer = unrefInterval(() => this.#sweepLeaks(), Math.max(5, o.leakDetectionMs / 4))
+    }
+    this.#replenish()
+  }
+
+  /** The pool's name, as given in the options. */
+  get name(): string {
+    return this.#o.name
+  }
+
+  /** `'open'`, `'closing'` (draining), `'destroying'` or `'closed'`. */
+  get state(): PoolState {
+    return this.#state
+  }
+
+  /**
+   * Lends a resource: an idle one (most recently used first), a new one while under `max`, or the
+   * first one given back, in FIFO order of the callers.
+   * @throws PoolClosedError, AcquireTimeoutError, AcquireAbortedError, QueueFullError, CreateFailedError
+   */
+  acquire(options?: AcquireOptions): Promise<Lease<T>> {
+    if (this.#state !== 'open') return Promise.reject(new PoolClosedError(this.#context()))
+    let shared = false
+    let signal: AbortSignal | undefined
+    let timeoutMs = this.#o.acquireTimeoutMs
+    if (options !== undefined) {
+      const bad = checkAcquireOptions(options)
+      if (bad) return Promise.reject(bad)
+      shared = options.shared === true
+      signal = options.signal
+      if (options.timeoutMs !== undefined) timeoutMs = options.timeoutMs
+      if (signal?.aborted) {
+        this.#counters.cancellations++
+        return Promise.reject(new AcquireAbortedError(this.#context(), signal.reason))
+      }
+    }
+    this.#counters.acquires++
+    const trace = this.#activeLeases ? captureTrace() : undefined
+    const now = this.#o.clock()
+    const inv = this.#inv
+    if (this.#waiters.size === 0) {
+      const e = shared ? inv.pickShared() : undefined
+      if (e !== undefined) return this.#lendNow(e, true, now, trace)
+      let lost = false
+      while (inv.idle.length > 0) {
+        const idle = inv.idle[inv.idle.length - 1]!
+        if (now >= idle.expiresAt) {
+          this.#destroyEntry(idle, 'lifetime')
+          lost = true
+          continue
+        }
+        if (this.#needsValidation(idle, now)) break
+        return this.#lendNow(idle, shared, now, trace)
+      }
+      if (lost) this.#replenish()
+    }
+    if (this.#backoffUntil > now && inv.live === 0 && inv.creating === 0) {
+      this.#counters.failedFast++
+      return Promise.reject(this.#createFailedError(this.#backoffUntil - now))
+    }
+    if (this.#waiters.size >= this.#o.maxWaiting) {
+      this.#counters.queueFull++
+      return Promise.reject(new QueueFullError(this.#context(), this.#o.maxWaiting))
+    }
+    this.#counters.waitedAcquires++
+    return new Promise<Lease<T>>((resolve, reject) => {
+      const w: Waiter<T> = {
+        shared,
+        seq: this.#waiters.nextSeq(),
+        enqueuedAt: now,
+        deadline: now + timeoutMs,
+        timeoutMs,
+        signal,
+        trace,
+        onAbort: undefined,
+        settled: false,
+        resolve,
+        reject,
+        prev: undefined,
+        next: undefined,
+        queued: false,
+      }
+      if (signal !== undefined) {
+        w.onAbort = () => this.#abandon(w, 'abort')
+        signal.addEventListener('abort', w.onAbort, { once: true })
+      }
+      this.#waiters.push(w)
+      // Nothing was free for this caller (or others were ahead): only demand can change.
+      if (inv.idle.length > 0) this.#pump()
+      else this.#demand(now)
+    })
+  }
+
+  /**
+   * Resolves once `min` resources exist (at once when `min` is 0). Rejects with the create error
+   * if one fails first, or when the pool closes.
+   */
+  ready(options?: { signal?: AbortSignal }): Promise<void> {
+    if (this.#state !== 'open') return Promise.reject(new PoolClosedError(this.#context()))
+    if (this.#inv.live >= this.#o.min) return Promise.resolve()
+    return new Promise<void>((resolve, reject) => {
+      const signal = options?.signal
+      const onAbort = () => {
+        this.#readyWaiters = this.#readyWaiters.filter((r) => r !== entry)
+        reject(new AcquireAbortedError(this.#context(), signal!.reason))
+      }
+      const entry = {
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        },
+        reject: (err: unknown) => {
+          signal?.removeEventListener('abort', onAbort)
+          reject(err)
+        },
+      }
+      if (signal?.aborted) return onAbort()
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#readyWaiters.push(entry)
+      // Whoever awaits ready() is owed an answer: keep the process up for the pending retry.
+      this.#retryTimer?.ref()
+      this.#replenish()
+    })
+  }
+
+  /**
+   * Reports a resource as broken from outside a lease (say, an idle connection that emitted an
+   * error): an idle one is destroyed and replaced at once, a lent one when it comes back.
+   * @returns false when the resource is not (or no longer) in this pool
+   */
+  invalidate(resource: T): boolean {
+    const e = this.#byResource.get(resource)
+    if (e === undefined) return false
+    if (e.state === 'idle') {
+      this.#destroyEntry(e, 'error')
+      this.#afterLoss()
+    } else {
+      e.retire = 'error'
+    }
+    return true
+  }
+
+  /** A frozen snapshot of gauges, counters and acquire-wait percentiles. */
+  stats(): PoolStats {
+    const inv = this.#inv
+    const c = this.#counters
+    return Object.freeze({
+      name: this.#o.name,
+      state: this.#state,
+      total: inv.total,
+      idle: inv.idle.length,
+      leased: inv.leased,
+      shared: inv.shared,
+      sharedLeases: inv.sharedLeases,
+      validating: inv.validating,
+      creating: inv.creating,
+      destroying: this.#pendingDestroys.size,
+      waiting: this.#waiters.size + this.#validatingFor.size,
+      max: this.#o.max,
+      min: this.#o.min,
+      consecutiveCreateFailures: this.#consecutiveFailures,
+      lastCreateError: this.#lastCreateError === undefined ? undefined : messageOf(this.#lastCreateError),
+      counters: Object.freeze({ ...c, destroys: Object.freeze({ ...c.destroys }) }),
+      acquireWaitMs: this.#waitHistogram.summary(),
+      resourceAgeMs: inv.ages(this.#o.clock()),
+    })
+  }
+
+  /**
+   * Graceful shutdown: refuses new acquires at once, serves callers already waiting, lets leases
+   * come back, then destroys every resource. After `timeoutMs` it escalates to `destroy()`.
+   * Idempotent: every call returns the same promise, which never rejects.
+   */
+  close(options?: CloseOptions): Promise<void> {
+    const timeoutMs = options?.timeoutMs ?? 30_000
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(new InvalidOptionError('timeoutMs', timeoutMs, 'a duration in milliseconds >= 0'))
+    }
+    if (this.#closePromise) return this.#closePromise
+    this.#closePromise = new Promise<void>((resolve) => {
+      this.#onClosed = resolve
+    })
+    if (this.#state === 'open') {
+      this.#state = 'closing'
+      clearInterval(this.#maintenanceTimer)
+      this.#failReady(new PoolClosedError(this.#context()))
+      if (Number.isFinite(timeoutMs)) {
+        // Ref'ed on purpose: whoever awaits close() is owed an answer within timeoutMs.
+        this.#closeTimer = setTimeout(() => {
+          const lent = this.#inv.leased + this.#inv.shared
+          void this.destroy(new CloseTimeoutError(this.#o.name, timeoutMs, lent))
+        }, timeoutMs)
+      }
+      this.#checkDrained()
+    } else if (this.#state === 'closed') {
+      this.#onClosed?.()
+    }
+    return this.#closePromise
+  }
+
+  /**
+   * Forced shutdown: rejects every waiter with `PoolDestroyedError` (cause: `reason`), aborts
+   * creates in progress and destroys every resource, lent ones included (a later `release()` of
+   * their leases is a no-op). Idempotent; resolves once destroy callbacks finished or timed out.
+   */
+  destroy(reason?: unknown): Promise<void> {
+    if (this.#destroyPromise) return this.#destroyPromise
+    if (this.#state === 'closed') {
+      this.#destroyPromise = Promise.resolve()
+      return this.#destroyPromise
+    }
+    this.#state = 'destroying'
+    this.#clearTimers()
+    const cause = reason ?? new BerthError('BERTH_POOL_DESTROYED', `Pool '${this.#o.name}' was destroyed`)
+    for (const ac of this.#createControllers) ac.abort(cause)
+    const err = new PoolDestroyedError(this.#context(), { cause })
+    for (const w of [...this.#waiters.drain(), ...this.#validatingFor.values()]) {
+      if (settleWaiter(w)) w.reject(err)
+    }
+    this.#validatingFor.clear()
+    this.#failReady(err)
+    for (const e of [...this.#inv.entries]) this.#destroyEntry(e, 'close')
+    this.#destroyPromise = (async () => {
+      // Creates were aborted; a factory that ignores its signal is waited for only so long.
+      const creates = Promise.allSettled([...this.#pendingCreates])
+      await withDeadline(creates, this.#o.destroyTimeoutMs, () => undefined).catch(noop)
+      await Promise.allSettled([...this.#pendingDestroys])
+      this.#finish()
+    })()
+    return this.#destroyPromise
+  }
+
+  /** `await using pool = new Pool(...)` closes it at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** @internal Called by a lease when it is given back. */
+  [kGiveBack](lease: Lease<T>, e: PoolEntry<T>, destroy: boolean): void {
+    this.#counters.releases++
+    this.#activeLeases?.delete(lease)
+    if (channels.release.hasSubscribers) {
+      channels.release.publish({ pool: this.#o.name, shared: lease.shared, destroy })
+    }
+    if (e.state === 'destroying') return // destroyed under its holder by destroy()
+    if (destroy) e.retire = 'error'
+    if (lease.shared) {
+      e.sharedLeases--
+      this.#inv.sharedLeases--
+      if (e.sharedLeases > 0) {
+        if (this.#waiters.shared.size > 0 && e.retire === undefined && !e.draining) this.#pump()
+        return
+      }
+    }
+    const now = this.#o.clock()
+    if (e.retire === undefined && now >= e.expiresAt) e.retire = 'lifetime'
+    if (e.retire !== undefined) {
+      this.#destroyEntry(e, e.retire)
+      this.#afterLoss()
+      return
+    }
+    this.#reuse(e, now)
+  }
+
+  // --- lending -------------------------------------------------------------------------------
+
+  /** Hands an entry that is free again to the next waiter it can serve, or makes it idle. */
+  #reuse(e: PoolEntry<T>, now: number): void {
+    e.checkedAt = now
+    const wasDraining = e.draining
+    e.draining = false
+    if (this.#state === 'open' || this.#state === 'closing') {
+      // A drained entry goes to the exclusive waiter it was drained for, not to an older shared one.
+      const w = wasDraining ? this.#waiters.exclusive.head : this.#waiters.oldest()
+      if (w !== undefined && !w.shared) {
+        this.#grant(w, e, now)
+        return
+      }
+    }
+    e.idleSince = now
+    this.#inv.move(e, 'idle')
+    if (this.#waiters.size > 0) this.#pump()
+    else this.#checkDrained()
+  }
+
+  #lendNow(e: PoolEntry<T>, shared: boolean, now: number, trace: Trace): Promise<Lease<T>> {
+    this.#waitHistogram.record(0)
+    return Promise.resolve(this.#lend(e, shared, now, trace))
+  }
+
+  #lend(e: PoolEntry<T>, shared: boolean, now: number, trace: Trace): Lease<T> {
+    if (shared) {
+      if (e.state !== 'shared') this.#inv.move(e, 'shared')
+      e.sharedLeases++
+      this.#inv.sharedLeases++
+    } else if (e.state !== 'leased') {
+      this.#inv.move(e, 'leased')
+    }
+    const lease = new Lease<T>(this, e, shared, now, trace)
+    this.#activeLeases?.add(lease)
+    if (channels.acquire.hasSubscribers) channels.acquire.publish({ pool: this.#o.name, shared })
+    return lease
+  }
+
+  #grant(w: Waiter<T>, e: PoolEntry<T>, now: number): void {
+    this.#waiters.remove(w)
+    settleWaiter(w)
+    this.#waiters.disarmIfEmpty(this.#validatingFor.size)
+    this.#waitHistogram.record(now - w.enqueuedAt)
+    w.resolve(this.#lend(e, w.shared, now, w.trace))
+  }
+
+  #needsValidation(e: PoolEntry<T>, now: number): boolean {
+    return this.#o.validate !== undefined && now - e.checkedAt > this.#o.validateAfterIdleMs
+  }
+
+  /**
+   * Serves waiters, oldest first, with what is free: a shared slot for shared callers (they may
+   * pass an exclusive caller that no slot could serve anyway), else an idle entry. Stops at the
+   * first caller nothing can serve, so a long queue costs nothing; then creates for the rest.
+   */
+  #pump(): void {
+    if (this.#pumping) {
+      this.#pumpAgain = true
+      return
+    }
+    this.#pumping = true
+    try {
+      do {
+        this.#pumpAgain = false
+        this.#serve()
+      } while (this.#pumpAgain)
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  #serve(): void {
+    if (this.#state !== 'open' && this.#state !== 'closing') return
+    const now = this.#o.clock()
+    const waiters = this.#waiters
+    for (;;) {
+      const sh = waiters.shared.head
+      if (sh !== undefined) {
+        const e = this.#inv.pickShared()
+        if (e !== undefined) {
+          this.#grant(sh, e, now)
+          continue
+        }
+      }
+      const w = waiters.oldest()
+      if (w === undefined || !this.#serveFromIdle(w, now)) break
+    }
+    this.#demand(now)
+  }
+
+  /** Gives `w` an idle entry, validating it first if it sat idle too long. False if none is idle. */
+  #serveFromIdle(w: Waiter<T>, now: number): boolean {
+    const idle = this.#inv.idle
+    while (idle.length > 0) {
+      const e = idle[idle.length - 1]!
+      if (now >= e.expiresAt) {
+        this.#destroyEntry(e, 'lifetime')
+        continue
+      }
+      if (this.#needsValidation(e, now)) {
+        this.#waiters.remove(w)
+        void this.#validate(e, w)
+      } else {
+        this.#grant(w, e, now)
+      }
+      return true
+    }
+    return false
+  }
+
+  /** Starts the creates that waiting callers need, and drains a shared entry when the budget is spent. */
+  #demand(now: number): void {
+    const waiters = this.#waiters
+    const inv = this.#inv
+    if (inv.total < this.#o.max) {
+      const cap = typeof this.#o.capacity === 'number' ? this.#o.capacity : 1
+      let toCreate = waiters.exclusive.size + Math.ceil(waiters.shared.size / cap) - inv.creating
+      while (toCreate-- > 0 && this.#canCreate(now)) this.#startCreate()
+    }
+    if (inv.shared === 0) return
+    if (waiters.exclusive.size === 0) inv.undrain()
+    else if (inv.total >= this.#o.max) inv.drainOneShared()
+  }
+
+  // --- creating ------------------------------------------------------------------------------
+
+  #canCreate(now: number): boolean {
+    if (this.#state !== 'open' && this.#state !== 'closing') return false
+    if (this.#inv.total >= this.#o.max) return false
+    // While creation keeps failing, one attempt at a time after each backoff delay: no stampede.
+    if (this.#consecutiveFailures > 0 && (this.#inv.creating > 0 || now < this.#backoffUntil)) return false
+    return true
+  }
+
+  /** Keeps `min` resources and `minIdle` idle ones. */
+  #replenish(): void {
+    if (this.#state !== 'open') return
+    const inv = this.#inv
+    const now = this.#o.clock()
+    let need = Math.max(this.#o.min - inv.total, this.#o.minIdle - inv.idle.length - inv.creating)
+    while (need-- > 0 && this.#canCreate(now)) this.#startCreate()
+  }
+
+  #startCreate(): void {
+    this.#inv.creating++
+    const ac = new AbortController()
+    this.#createControllers.add(ac)
+    let timedOut = false
+    const attempt = Promise.resolve().then(() => this.#o.create(ac.signal))
+    const timer = unrefTimeout(() => {
+      timedOut = true
+      const err = new BerthError(
+        'BERTH_CREATE_TIMEOUT',
+        `Pool '${this.#o.name}': create() did not finish within ${this.#o.createTimeoutMs} ms (createTimeoutMs)`,
+      )
+      ac.abort(err)
+      attempt.then((r) => this.#destroyResource(r), noop)
+      this.#createFailed(err)
+    }, this.#o.createTimeoutMs)
+    const done = attempt.then(
+      (resource) => {
+        if (timedOut) return
+        clearTimeout(timer)
+        this.#created(resource)
+      },
+      (err: unknown) => {
+        if (timedOut) return
+        clearTimeout(timer)
+        this.#createFailed(err)
+      },
+    )
+    this.#pendingCreates.add(done)
+    void done.finally(() => {
+      this.#pendingCreates.delete(done)
+      this.#createControllers.delete(ac)
+    })
+  }
+
+  #created(resource: T): void {
+    this.#inv.creating--
+    this.#consecutiveFailures = 0
+    this.#backoffUntil = 0
+    if (this.#state === 'destroying' || this.#state === 'closed') {
+      this.#destroyResource(resource)
+      return
+    }
+    const o = this.#o
+    const now = o.clock()
+    let capacity = 1
+    if (typeof o.capacity === 'number') capacity = o.capacity
+    else {
+      const n = o.capacity(resource)
+      capacity = Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1
+    }
+    const e = new PoolEntry(
+      resource,
+      now,
+      now + o.maxLifetimeMs + o.maxLifetimeJitterMs * o.random(),
+      capacity,
+    )
+    this.#byResource.set(resource, e)
+    this.#counters.creates++
+    if (channels.create.hasSubscribers) channels.create.publish({ pool: o.name })
+    this.#reuse(e, now)
+    if (this.#inv.live >= o.min) {
+      const ready = this.#readyWaiters
+      this.#readyWaiters = []
+      for (const r of ready) r.resolve()
+    }
+    this.#replenish()
+  }
+
+  #createFailed(cause: unknown): void {
+    this.#inv.creating--
+    this.#counters.createFailures++
+    this.#consecutiveFailures++
+    this.#lastCreateError = cause
+    if (this.#state === 'destroying' || this.#state === 'closed') return
+    const o = this.#o
+    const delay = fullJitterBackoff(this.#consecutiveFailures, o.backoffInitialMs, o.backoffMaxMs, o.random)
+    this.#backoffUntil = o.clock() + delay
+    if (this.listenerCount('createError') > 0) this.emit('createError', cause)
+    // The callers waiting hear the cause: all of them when nothing could serve them any more,
+    // else the oldest, on whose behalf the create was made.
+    const err = this.#createFailedError(delay)
+    const doomed = this.#inv.live === 0 && this.#inv.creating === 0 ? this.#waiters.drain() : []
+    const oldest = this.#waiters.oldest()
+    if (oldest !== undefined) {
+      this.#waiters.remove(oldest)
+      doomed.push(oldest)
+    }
+    for (const w of doomed) if (settleWaiter(w)) w.reject(err)
+    this.#waiters.disarmIfEmpty(this.#validatingFor.size)
+    this.#failReady(err)
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = unrefTimeout(() => {
+      this.#retryTimer = undefined
+      this.#replenish()
+      this.#pump()
+    }, delay)
+    if (this.#waiters.size > 0) this.#retryTimer?.ref() // callers wait on this retry
+    this.#checkDrained()
+  }
+
+  #createFailedError(retryInMs?: number): CreateFailedError {
+    return new CreateFailedError(this.#context(), this.#lastCreateError, this.#consecutiveFailures, retryInMs)
+  }
+
+  // --- validating ----------------------------------------------------------------------------
+
+  /** Validates `e`; on success it goes to `w` (if still waiting) or back to idle. */
+  async #validate(e: PoolEntry<T>, w: Waiter<T> | undefined): Promise<void> {
+    this.#inv.move(e, 'validating')
+    if (w !== undefined) this.#validatingFor.set(e, w)
+    const o = this.#o
+    const ac = new AbortController()
+    let ok: boolean
+    try {
+      const check = Promise.resolve().then(() => o.validate!(e.resource, ac.signal))
+      ok = (await withDeadline(check, o.validateTimeoutMs, () => ac.abort())) !== false
+    } catch {
+      ok = false
+    }
+    this.#validatingFor.delete(e)
+    this.#waiters.disarmIfEmpty(this.#validatingFor.size)
+    if (e.state !== 'validating') return // destroyed meanwhile
+    const waiting = w !== undefined && !w.settled ? w : undefined
+    if (!ok) {
+      this.#counters.validationFailures++
+      e.retire ??= 'health'
+    }
+    if (e.retire !== undefined) {
+      this.#destroyEntry(e, e.retire)
+      if (waiting !== undefined) this.#waiters.unshift(waiting) // it keeps its turn
+      this.#afterLoss()
+      return
+    }
+    const now = o.clock()
+    e.checkedAt = now
+    if (waiting !== undefined) this.#grant(waiting, e, now)
+    else {
+      this.#inv.move(e, 'idle')
+      if (this.#waiters.size > 0) this.#pump()
+      else this.#checkDrained()
+    }
+  }
+
+  // --- destroying ----------------------------------------------------------------------------
+
+  #destroyEntry(e: PoolEntry<T>, reason: DestroyReason): void {
+    if (e.state === 'destroying') return
+    if (e.state === 'shared') this.#inv.sharedLeases -= e.sharedLeases
+    this.#inv.move(e, 'destroying')
+    this.#byResource.delete(e.resource)
+    this.#counters.destroys[reason]++
+    if (channels.destroy.hasSubscribers) channels.destroy.publish({ pool: this.#o.name, reason })
+    e.destroyed = this.#destroyResource(e.resource)
+  }
+
+  /** Runs the destroy callback, bounded by `destroyTimeoutMs`; errors are counted, never thrown. */
+  #destroyResource(resource: T): Promise<void> {
+    const run = Promise.resolve().then(() => this.#o.destroy(resource))
+    const p = withDeadline(
+      run,
+      this.#o.destroyTimeoutMs,
+      () => new BerthError('BERTH_DESTROY_TIMEOUT', 'timeout'),
+    )
+      .then(noop, () => {
+        this.#counters.destroyErrors++
+      })
+      .finally(() => {
+        this.#pendingDestroys.delete(p)
+        this.#checkDrained()
+      })
+    this.#pendingDestroys.add(p)
+    return p
+  }
+
+  /** After a resource is gone: refill to min and serve waiters with a new one. */
+  #afterLoss(): void {
+    this.#replenish()
+    if (this.#waiters.size > 0) this.#pump()
+    else this.#checkDrained()
+  }
+
+  // --- lifecycle -----------------------------------------------------------------------------
+
+  /** While closing: once nothing is lent, waited for, created or validated, destroys the rest. */
+  #checkDrained(): void {
+    if (this.#state !== 'closing' || this.#waiters.size > 0) return
+    const inv = this.#inv
+    for (const e of [...inv.idle]) this.#destroyEntry(e, 'close')
+    if (inv.live > 0 || inv.creating > 0) return
+    if (this.#pendingDestroys.size > 0) return
+    this.#finish()
+  }
+
+  #finish(): void {
+    this.#state = 'closed'
+    this.#clearTimers()
+    this.#onClosed?.()
+  }
+
+  #clearTimers(): void {
+    clearInterval(this.#maintenanceTimer)
+    clearInterval(this.#leakTimer)
+    clearTimeout(this.#retryTimer)
+    clearTimeout(this.#closeTimer)
+    this.#waiters.stop()
+  }
+
+  #failReady(err: unknown): void {
+    const ready = this.#readyWaiters
+    this.#readyWaiters = []
+    for (const r of ready) r.reject(err)
+  }
+
+  /** Background upkeep: retire expired idle resources, reap idle ones above min, health-check. */
+  #maintain(): void {
+    if (this.#state !== 'open') return
+    const o = this.#o
+    const inv = this.#inv
+    const now = o.clock()
+    for (const e of [...inv.idle]) {
+      if (now >= e.expiresAt) this.#destroyEntry(e, 'lifetime')
+      else if (now - e.idleSince >= o.maxIdleMs && inv.total > o.min && inv.idle.length > o.minIdle) {
+        this.#destroyEntry(e, 'idle')
+      }
+    }
+    for (const e of inv.inState('shared')) if (now >= e.expiresAt) e.retire ??= 'lifetime'
+    if (o.validate !== undefined && now - this.#lastHealthCheck >= o.healthCheckPeriodMs) {
+      this.#lastHealthCheck = now
+      for (const e of [...inv.idle])
+        if (now - e.checkedAt >= o.validateAfterIdleMs) void this.#validate(e, undefined)
+    }
+    this.#afterLoss()
+  }
+
+  #sweepLeaks(): void {
+    const now = this.#o.clock()
+    const limit = this.#o.leakDetectionMs
+    for (const lease of this.#activeLeases!) {
+      if (now - lease.acquiredAt < limit || this.#reportedLeaks.has(lease)) continue
+      this.#reportedLeaks.add(lease)
+      this.#counters.leaks++
+      const report: LeakReport = Object.freeze({
+        pool: this.#o.name,
+        heldMs: now - lease.acquiredAt,
+        shared: lease.shared,
+        stack: lease.acquireStack,
+      })
+      if (channels.leak.hasSubscribers) channels.leak.publish(report)
+      if (this.listenerCount('leak') > 0) this.emit('leak', report)
+      else {
+        process.emitWarning(
+          `Pool '${report.pool}': a lease has been held for ${Math.round(report.heldMs)} ms (leakDetectionMs=${limit}). Acquired at:\n${report.stack ?? '(no stack)'}`,
+          { code: 'BERTH_LEASE_LEAK' },
+        )
+      }
+    }
+  }
+
+  /** A waiter gives up (its signal aborted or its deadline passed); it can never get a resource later. */
+  #abandon(w: Waiter<T>, why: 'abort' | 'timeout'): void {
+    if (w.settled) return
+    const context = this.#context() // taken while the waiter still counts
+    this.#waiters.remove(w)
+    settleWaiter(w)
+    if (why === 'abort') {
+      this.#counters.cancellations++
+      w.reject(new AcquireAbortedError(context, w.signal?.reason))
+    } else {
+      this.#counters.timeouts++
+      const cause = this.#consecutiveFailures > 0 ? this.#lastCreateError : undefined
+      w.reject(new AcquireTimeoutError(context, w.timeoutMs, cause === undefined ? undefined : { cause }))
+    }
+    this.#waiters.disarmIfEmpty(this.#validatingFor.size)
+    // Pump even with nobody left: it lifts a drain made for this waiter if it was exclusive.
+    this.#pump()
+    this.#checkDrained()
+  }
+
+  #context(): PoolErrorContext {
+    const inv = this.#inv
+    return {
+      pool: this.#o.name,
+      total: inv.total,
+      idle: inv.idle.length,
+      leased: inv.leased,
+      shared: inv.shared,
+      creating: inv.creating,
+      waiting: this.#waiters.size + this.#validatingFor.size,
+      max: this.#o.max,
+    }
+  }
+}
+
+function noop(): void {}
+
+function captureTrace(): { stack?: string } {
+  const holder: { stack?: string } = {}
+  // V8 formats the stack lazily, on first read: capturing is cheap until a leak is reported.
+  Error.captureStackTrace(holder, Pool.prototype.acquire)
+  return holder
+}
+
+function checkAcquireOptions(o: AcquireOptions): InvalidOptionError | undefined {
+  if (typeof o !== 'object' || o === null) return new InvalidOptionError('acquire options', o, 'an object')
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    return new InvalidOptionError('signal', o.signal, 'an AbortSignal')
+  }
+  if (o.shared !== undefined && typeof o.shared !== 'boolean')
+    return new InvalidOptionError('shared', o.shared, 'a boolean')
+  const t = o.timeoutMs
+  if (t !== undefined && (typeof t !== 'number' || Number.isNaN(t) || t <= 0)) {
+    return new InvalidOptionError('timeoutMs', t, 'a duration in milliseconds > 0, or Infinity')
+  }
+  return undefined
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

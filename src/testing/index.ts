@@ -1,0 +1,6 @@
+export {
+  type PostgresServer,
+  PostgresServerError,
+  type StartPostgresOptions,
+  startPostgres,
+} from './postgres-server.js'
