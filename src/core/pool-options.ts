@@ -2,7 +2,8 @@ import { coarseNow } from './coarse-clock.js'
 import { InvalidOptionError } from './errors.js'
 
 /** What a validator says of a resource: `false` (or a throw) means unhealthy; anything else is healthy. */
-export type ValidateResult = boolean | undefined | undefined
+// biome-ignore lint/suspicious/noConfusingVoidType: a validator may be `async (c) => { await c.ping() }`
+export type ValidateResult = boolean | undefined | void
 
 /**
  * Options of a {@link Pool}. Durations are milliseconds; `Infinity` turns a limit off.
@@ -57,7 +58,7 @@ export interface PoolOptions<T> {
   backoffInitialMs?: number
   /** Longest delay between create attempts while creation keeps failing. Default 10000. */
   backoffMaxMs?: number
-  /** Monotonic clock in ms, injectable for tests. Default: `performance.now`, read at most once per 16 calls within one macrotask. */
+  /** Monotonic clock in ms, injectable for tests. Default: `performance.now`, read at most once per 64 calls within one job (see coarse-clock.ts). */
   clock?: () => number
   /** Uniform random in [0, 1), injectable for tests. Default `Math.random`. */
   random?: () => number

@@ -20,7 +20,7 @@ import { PoolInventory } from './pool-inventory.js'
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './pool-options.js'
 import { newCounters, type PoolState, type PoolStats } from './pool-stats.js'
 import { unrefInterval, unrefTimeout, withDeadline } from './timers.js'
-import { settleWaiter, type Waiter, WaitList } from './wait-list.js'
+import { capture, captured, settleWaiter, Waiter, WaitList } from './wait-list.js'
 
 /** Options of one `acquire()` call. */
 export interface AcquireOptions {
@@ -144,12 +144,14 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       shared = options.shared === true
       signal = options.signal
       if (options.timeoutMs !== undefined) timeoutMs = options.timeoutMs
-      if (signal?.aborted) {
+    }
+    this.#counters.acquires++ // every well-formed call counts, including one already aborted
+    if (signal !== undefined) {
+      if (signal.aborted) {
         this.#counters.cancellations++
         return Promise.reject(new AcquireAbortedError(this.#context(), signal.reason))
       }
     }
-    this.#counters.acquires++
     const trace = this.#activeLeases ? captureTrace() : undefined
     const now = this.#o.clock()
     const inv = this.#inv
@@ -178,32 +180,17 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       return Promise.reject(new QueueFullError(this.#context(), this.#o.maxWaiting))
     }
     this.#counters.waitedAcquires++
-    return new Promise<Lease<T>>((resolve, reject) => {
-      const w: Waiter<T> = {
-        shared,
-        seq: this.#waiters.nextSeq(),
-        enqueuedAt: now,
-        deadline: now + timeoutMs,
-        timeoutMs,
-        signal,
-        trace,
-        onAbort: undefined,
-        settled: false,
-        resolve,
-        reject,
-        prev: undefined,
-        next: undefined,
-        queued: false,
-      }
-      if (signal !== undefined) {
-        w.onAbort = () => this.#abandon(w, 'abort')
-        signal.addEventListener('abort', w.onAbort, { once: true })
-      }
-      this.#waiters.push(w)
-      // Nothing was free for this caller (or others were ahead): only demand can change.
-      if (inv.idle.length > 0) this.#pump()
-      else this.#demand(now)
-    })
+    const promise = new Promise<Lease<T>>(capture)
+    const w = new Waiter<T>(shared, this.#waiters.nextSeq(), now, timeoutMs, signal, trace, captured)
+    if (signal !== undefined) {
+      w.onAbort = () => this.#abandon(w, 'abort')
+      signal.addEventListener('abort', w.onAbort, { once: true })
+    }
+    this.#waiters.push(w)
+    // Nothing was free for this caller (or others were ahead): only demand can change.
+    if (inv.idle.length > 0) this.#pump()
+    else this.#demand(now)
+    return promise
   }
 
   /**
@@ -418,9 +405,11 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   }
 
   #grant(w: Waiter<T>, e: PoolEntry<T>, now: number): void {
-    this.#waiters.remove(w)
-    settleWaiter(w)
-    this.#waiters.disarmIfEmpty(this.#validatingFor.size)
+    const waiters = this.#waiters
+    waiters.remove(w)
+    if (w.onAbort !== undefined) settleWaiter(w)
+    else w.settled = true
+    if (waiters.size === 0) waiters.disarmIfEmpty(this.#validatingFor.size)
     this.#waitHistogram.record(now - w.enqueuedAt)
     w.resolve(this.#lend(e, w.shared, now, w.trace))
   }
@@ -749,8 +738,10 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       }
     }
     for (const e of inv.inState('shared')) if (now >= e.expiresAt) e.retire ??= 'lifetime'
-    if (o.validate !== undefined && now - this.#lastHealthCheck >= o.healthCheckPeriodMs) {
-      this.#lastHealthCheck = now
+    const sinceCheck = now - this.#lastHealthCheck
+    if (o.validate !== undefined && sinceCheck >= o.healthCheckPeriodMs) {
+      // Keep to the schedule: a run that starts late must not push the next one a period back.
+      this.#lastHealthCheck = now - (sinceCheck % o.healthCheckPeriodMs)
       for (const e of [...inv.idle])
         if (now - e.checkedAt >= o.validateAfterIdleMs) void this.#validate(e, undefined)
     }

@@ -1,8 +1,23 @@
 import type { Lease } from './lease.js'
 import { WaiterQueue } from './waiter-queue.js'
 
+/** The settle functions of the promise most recently made with {@link capture}. */
+export const captured: { resolve: (v: never) => void; reject: (e: unknown) => void } = {
+  resolve: () => {},
+  reject: () => {},
+}
+
+/**
+ * A promise executor shared by every waiter: `new Promise(capture)` then read `captured`. It
+ * saves allocating a closure per waiting caller on the pool's hottest path.
+ */
+export function capture(resolve: (v: never) => void, reject: (e: unknown) => void): void {
+  captured.resolve = resolve
+  captured.reject = reject
+}
+
 /** A caller of `acquire()` that could not be served at once. */
-export interface Waiter<T> {
+export class Waiter<T> {
   readonly shared: boolean
   /** Arrival order over both queues, so FIFO holds between exclusive and shared callers. */
   readonly seq: number
@@ -12,13 +27,33 @@ export interface Waiter<T> {
   readonly timeoutMs: number
   readonly signal: AbortSignal | undefined
   readonly trace: { stack?: string } | undefined
-  onAbort: (() => void) | undefined
-  settled: boolean
-  resolve: (lease: Lease<T>) => void
-  reject: (err: unknown) => void
-  prev: Waiter<T> | undefined
-  next: Waiter<T> | undefined
-  queued: boolean
+  readonly resolve: (lease: Lease<T>) => void
+  readonly reject: (err: unknown) => void
+  onAbort: (() => void) | undefined = undefined
+  settled = false
+  prev: Waiter<T> | undefined = undefined
+  next: Waiter<T> | undefined = undefined
+  queued = false
+
+  constructor(
+    shared: boolean,
+    seq: number,
+    now: number,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    trace: { stack?: string } | undefined,
+    settle: { resolve: (v: never) => void; reject: (e: unknown) => void },
+  ) {
+    this.shared = shared
+    this.seq = seq
+    this.enqueuedAt = now
+    this.deadline = now + timeoutMs
+    this.timeoutMs = timeoutMs
+    this.signal = signal
+    this.trace = trace
+    this.resolve = settle.resolve as (lease: Lease<T>) => void
+    this.reject = settle.reject
+  }
 }
 
 /**

@@ -263,6 +263,46 @@ describe('background health check', () => {
       await pool.close({ timeoutMs: 500 })
     }
   })
+
+  it('a health-check run that started late does not make the next one skip its turn', async () => {
+    // The maintenance timer fires every healthCheckPeriodMs. This clock reads one value per timer
+    // turn: turn n reads n * PERIOD, except that turn 1 ran 5 ms late. The check of turn 2 is then
+    // due on schedule (2 * PERIOD), although less than PERIOD has passed since turn 1's late start.
+    const PERIOD = 30
+    const f = createFakeFactory()
+    let scripted = false
+    let turn = 0
+    let inTurn = false
+    const clock = () => {
+      if (!scripted) return 0
+      if (!inTurn) {
+        inTurn = true
+        turn++
+        setImmediate(() => {
+          inTurn = false
+        })
+      }
+      return turn * PERIOD + (turn === 1 ? 5 : 0)
+    }
+    const pool = new Pool<Fake>({
+      create: f.create,
+      destroy: f.destroy,
+      validate: f.validate,
+      min: 1,
+      healthCheckPeriodMs: PERIOD,
+      validateAfterIdleMs: 0,
+      clock,
+    })
+    try {
+      await pool.ready()
+      scripted = true
+      await waitFor(() => turn >= 4, { message: 'maintenance did not run' })
+      const turns = turn
+      assert.equal(f.calls.validate, turns, `${f.calls.validate} health checks in ${turns} periods`)
+    } finally {
+      await pool.close({ timeoutMs: 500 })
+    }
+  })
 })
 
 describe('validate on acquire', () => {
