@@ -133,3 +133,26 @@ describe('exclusive leases', () => {
     await pool.close()
   })
 })
+
+describe('types', () => {
+  it('accepts a validator that resolves to nothing (healthy unless it throws)', async () => {
+    let pings = 0
+    let t = 0
+    const pool = new Pool<Res>({
+      create: async () => ({ id: 1, destroyed: false }),
+      destroy: () => {},
+      // Must typecheck: `npm test` runs tsc over the tests.
+      validate: async () => {
+        pings++
+      },
+      validateAfterIdleMs: 0,
+      clock: () => (t += 10),
+    })
+    ;(await pool.acquire()).release()
+    const again = await pool.acquire()
+    assert.equal(pings, 1, 'validated before reuse')
+    assert.equal(again.resource.id, 1, 'and found healthy')
+    again.release()
+    await pool.close()
+  })
+})

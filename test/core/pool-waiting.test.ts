@@ -80,6 +80,8 @@ describe('waiting', () => {
       code: 'BERTH_ACQUIRE_ABORTED',
     })
     assert.equal(pool.stats().total, 0, 'nothing was created for it')
+    assert.equal(pool.stats().counters.acquires, 1, 'it still counts as an acquire')
+    assert.equal(pool.stats().counters.cancellations, 1)
     await pool.close()
   })
 
