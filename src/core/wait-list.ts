@@ -31,8 +31,7 @@ export class Waiter<T> {
   readonly reject: (err: unknown) => void
   onAbort: (() => void) | undefined = undefined
   settled = false
-  prev: Waiter<T> | undefined = undefined
-  next: Waiter<T> | undefined = undefined
+  slot = 0
   queued = false
 
   constructor(
@@ -162,7 +161,7 @@ export class WaitList<T> {
       if (w.deadline <= now) expired.push(w)
       else if (w.deadline < next) next = w.deadline
     }
-    for (const q of [this.exclusive, this.shared]) for (let w = q.head; w !== undefined; w = w.next) check(w)
+    for (const q of [this.exclusive, this.shared]) for (const w of q.toArray()) check(w)
     for (const w of this.#detached()) check(w)
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next)
     for (const w of expired) this.#onExpired(w)

@@ -140,10 +140,15 @@ describe('creation', () => {
     await pool.close()
     const gaps = times.slice(1).map((t, i) => t - times[i]!)
     assert.ok(gaps.length >= 4, `gaps ${gaps.map((g) => g.toFixed(0))}`)
-    assert.ok(gaps[0]! >= 9 && gaps[0]! < 40, `first gap ${gaps[0]}`)
+    // Lower bounds are the guarantee (no attempt before its delay); timers may fire late under load.
+    assert.ok(gaps[0]! >= 9, `first gap ${gaps[0]}`)
     assert.ok(gaps[1]! >= 19, `second gap ${gaps[1]}`)
     assert.ok(gaps[2]! >= 39, `third gap ${gaps[2]}`)
-    for (const g of gaps.slice(3)) assert.ok(g >= 79 && g < 200, `capped gap ${g}`)
+    const capped = gaps.slice(3).sort((a, b) => a - b)
+    for (const g of capped) assert.ok(g >= 79, `capped gap ${g}`)
+    // The cap holds: the delay stops doubling at 80 ms (the next step would be 160 ms).
+    const median = capped[capped.length >> 1]!
+    assert.ok(median < 150, `median capped gap ${median}`)
   })
 
   it('gives up on a create that hangs after createTimeoutMs and destroys the late resource', async () => {
