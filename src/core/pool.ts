@@ -605,6 +605,10 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     clearTimeout(this.#retryTimer)
     this.#retryTimer = unrefTimeout(() => {
       this.#retryTimer = undefined
+      // The timer firing is the end of the backoff. Node's timers run on the event loop's cached
+      // millisecond clock and may fire a little before `backoffUntil` by performance.now():
+      // trusting the clock here would skip the retry and leave nothing to schedule the next one.
+      this.#backoffUntil = 0
       this.#replenish()
       this.#pump()
     }, delay)

@@ -151,6 +151,28 @@ describe('creation', () => {
     assert.ok(median < 150, `median capped gap ${median}`)
   })
 
+  it('keeps retrying in the background even when its retry timer fires early by the pool clock', async () => {
+    // Node's timers run on the event loop's cached millisecond clock and can fire slightly before
+    // the deadline as performance.now() sees it. A clock at half speed makes every timer "early".
+    const server = flakyServer()
+    server.state.up = false
+    const pool = new Pool({
+      create: server.create,
+      destroy: server.destroy,
+      max: 1,
+      min: 1,
+      backoffInitialMs: 5,
+      backoffMaxMs: 20,
+      clock: () => performance.now() / 2,
+    })
+    await sleep(300)
+    assert.ok(server.state.attempts >= 5, `only ${server.state.attempts} attempts in 300 ms`)
+    server.state.up = true
+    await pool.ready()
+    assert.equal(pool.stats().total, 1, 'recovered by itself')
+    await pool.close()
+  })
+
   it('gives up on a create that hangs after createTimeoutMs and destroys the late resource', async () => {
     let release: (() => void) | undefined
     let signal: AbortSignal | undefined
