@@ -85,7 +85,8 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   #consecutiveFailures = 0
   #lastCreateError: unknown
   #backoffUntil = 0
-  #lastHealthCheck: number
+  /** When the next background health check is due, on the pool clock. */
+  #healthCheckDue: number
   #readyWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
   #retryTimer: NodeJS.Timeout | undefined
   #maintenanceTimer: NodeJS.Timeout | undefined
@@ -108,7 +109,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       (w) => this.#abandon(w, 'timeout'),
       () => this.#validatingFor.values(),
     )
-    this.#lastHealthCheck = o.clock()
+    this.#healthCheckDue = o.clock() + o.healthCheckPeriodMs
     const period = Math.max(10, Math.min(o.healthCheckPeriodMs, o.maxIdleMs / 2, o.maxLifetimeMs / 2))
     this.#maintenanceTimer = unrefInterval(() => this.#maintain(), period)
     if (Number.isFinite(o.leakDetectionMs)) {
@@ -742,10 +743,12 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       }
     }
     for (const e of inv.inState('shared')) if (now >= e.expiresAt) e.retire ??= 'lifetime'
-    const sinceCheck = now - this.#lastHealthCheck
-    if (o.validate !== undefined && sinceCheck >= o.healthCheckPeriodMs) {
-      // Keep to the schedule: a run that starts late must not push the next one a period back.
-      this.#lastHealthCheck = now - (sinceCheck % o.healthCheckPeriodMs)
+    // A small tolerance: maintenance timers may fire slightly early by the pool clock, and a
+    // check judged "not yet due" would wait a whole period more.
+    if (o.validate !== undefined && now + TIMER_SLACK_MS >= this.#healthCheckDue) {
+      // Keep to the schedule: a run that starts late must not push the next one back.
+      this.#healthCheckDue += o.healthCheckPeriodMs
+      if (this.#healthCheckDue <= now) this.#healthCheckDue = now + o.healthCheckPeriodMs
       for (const e of [...inv.idle])
         if (now - e.checkedAt >= o.validateAfterIdleMs) void this.#validate(e, undefined)
     }
@@ -810,6 +813,9 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     }
   }
 }
+
+/** How early a timer may fire by performance.now(): libuv timers run on a cached ms clock. */
+const TIMER_SLACK_MS = 2
 
 function noop(): void {}
 
