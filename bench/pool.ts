@@ -19,6 +19,9 @@ import { parseArgs } from 'node:util'
 import genericPool from 'generic-pool'
 import tarn from 'tarn'
 import {
+  RESULTS_FILE,
+  type RunControl,
+  type RunOptions,
   collectGarbage,
   commandLine,
   formatCount,
@@ -31,9 +34,6 @@ import {
   median,
   parseCount,
   parseList,
-  RESULTS_FILE,
-  type RunControl,
-  type RunOptions,
   rotate,
   runWorkers,
   settlesWithin,
@@ -335,8 +335,7 @@ async function loadBerth(): Promise<Library> {
     mod = await import('../src/core/index.js')
   } catch (err) {
     return fail(
-      `cannot load berth from src/core/index.ts (${(err as Error).message}).\n` +
-        'To measure the peers alone: npm run bench:pool -- --libs generic-pool,tarn,pg-pool',
+      `cannot load berth from src/core/index.ts (${(err as Error).message}).\nTo measure the peers alone: npm run bench:pool -- --libs generic-pool,tarn,pg-pool`,
     )
   }
   const { Pool } = mod
@@ -491,8 +490,7 @@ parts.push(
     `- date: ${machine.date}`,
     `- machine: ${machineLine(machine, false)}`,
     `- command: \`${command}\``,
-    `- workload: c workers each loop \`await acquire(); release()\` on a pool of max ${size}, min 0; ` +
-      'the resource is a plain object created at once',
+    `- workload: c workers each loop \`await acquire(); release()\` on a pool of max ${size}, min 0; the resource is a plain object created at once`,
     `- per cell: median of ${runs} runs; each run = fresh pool, warm-up ≤ ${warmup.maxMs} ms / ` +
       `${formatCount(warmup.maxOps)} cycles, then timed ≤ ${timed.maxMs} ms / ` +
       `${formatCount(timed.maxOps)} cycles; libraries interleaved and rotated between runs`,
@@ -518,8 +516,7 @@ if (hasBerth) {
 }
 
 parts.push(
-  `Run-to-run spread, (max − min) / median per cell:\n\n` +
-    markdownTable(['library', ...concurrencies.map((c) => `c=${c}`)], spreadRows),
+  `Run-to-run spread, (max − min) / median per cell:\n\n${markdownTable(['library', ...concurrencies.map((c) => `c=${c}`)], spreadRows)}`,
 )
 if (problems.length > 0) parts.push(`Problems:\n\n${problems.map((p) => `- ${p}`).join('\n')}`)
 

@@ -1,4 +1,4 @@
-import { createHistogram, type RecordableHistogram } from 'node:perf_hooks'
+import { type RecordableHistogram, createHistogram } from 'node:perf_hooks'
 
 /** Percentiles of a latency distribution, in milliseconds. */
 export interface LatencySummary {

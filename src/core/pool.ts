@@ -14,13 +14,13 @@ import {
   QueueFullError,
 } from './errors.js'
 import { LatencyHistogram } from './latency-histogram.js'
-import { kGiveBack, Lease, type LeaseOwner } from './lease.js'
+import { Lease, type LeaseOwner, kGiveBack } from './lease.js'
 import { type DestroyReason, PoolEntry } from './pool-entry.js'
 import { PoolInventory } from './pool-inventory.js'
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './pool-options.js'
-import { newCounters, type PoolState, type PoolStats } from './pool-stats.js'
+import { type PoolState, type PoolStats, newCounters } from './pool-stats.js'
 import { unrefInterval, unrefTimeout, withDeadline } from './timers.js'
-import { capture, captured, settleWaiter, Waiter, WaitList } from './wait-list.js'
+import { WaitList, Waiter, capture, captured, settleWaiter } from './wait-list.js'
 
 /** Options of one `acquire()` call. */
 export interface AcquireOptions {

@@ -58,10 +58,8 @@ export class Reaper {
   /** Returns undefined when the script is not shipped (e.g. a published build); the hooks still apply. */
   static spawn(tempDir: string): Reaper | undefined {
     if (!existsSync(REAPER_SCRIPT)) return undefined
-    const env = { ...process.env }
     // The reaper is plain ESM: no tsx loader, and it must not think it is part of a node:test run.
-    delete env.NODE_OPTIONS
-    delete env.NODE_TEST_CONTEXT
+    const { NODE_OPTIONS: _loader, NODE_TEST_CONTEXT: _test, ...env } = process.env
     const child = spawn(process.execPath, [REAPER_SCRIPT, String(process.pid), tempDir], {
       detached: true,
       env,

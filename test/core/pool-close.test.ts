@@ -7,7 +7,7 @@ import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { type Lease, Pool, PoolClosedError, PoolDestroyedError } from '../../src/core/index.js'
-import { createFakeFactory, type Fake, waitFor } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory, waitFor } from '../support/fake-resources.js'
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 const coreIndexUrl = new URL('../../src/core/index.js', import.meta.url).href

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AcquireTimeoutError, Pool } from '../../src/core/index.js'
-import { createFakeFactory, createManualClock, type Fake, waitFor } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory, createManualClock, waitFor } from '../support/fake-resources.js'
 
 /** A clock that reads the real time on every call. */
 const exactClock = () => performance.now()

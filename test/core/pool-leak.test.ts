@@ -3,7 +3,7 @@ import diagnostics from 'node:diagnostics_channel'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LeakReport, Pool } from '../../src/core/index.js'
-import { createFakeFactory, type Fake, waitFor } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory, waitFor } from '../support/fake-resources.js'
 
 const THIS_FILE = 'pool-leak.test.ts'
 

@@ -146,7 +146,10 @@ describe('types', () => {
         pings++
       },
       validateAfterIdleMs: 0,
-      clock: () => (t += 10),
+      clock: () => {
+        t += 10
+        return t
+      },
     })
     ;(await pool.acquire()).release()
     const again = await pool.acquire()

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { InvalidOptionError, Pool, type PoolOptions } from '../../src/core/index.js'
-import { createFakeFactory, type Fake } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory } from '../support/fake-resources.js'
 
 function base(): PoolOptions<Fake> {
   const f = createFakeFactory()

@@ -10,7 +10,7 @@ import {
   Pool,
   QueueFullError,
 } from '../../src/core/index.js'
-import { createFakeFactory, createManualClock, type Fake, waitFor } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory, createManualClock, waitFor } from '../support/fake-resources.js'
 
 describe('stats() gauges', () => {
   it('returns a frozen snapshot, with frozen counters, destroys, acquireWaitMs and resourceAgeMs', async () => {
