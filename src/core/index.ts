@@ -23,13 +23,9 @@ export {
 export type { LatencySummary } from './latency-histogram.js'
 export { LatencyHistogram } from './latency-histogram.js'
 export { Lease } from './lease.js'
-export {
-  type AcquireOptions,
-  type CloseOptions,
-  type LeakReport,
-  Pool,
-  type PoolEvents,
-} from './pool.js'
+export type { AcquireOptions } from './acquire-options.js'
+export type { LeakReport } from './leak-detector.js'
+export { type CloseOptions, Pool, type PoolEvents } from './pool.js'
 export type { DestroyReason } from './pool-entry.js'
 export type { PoolOptions, ValidateResult } from './pool-options.js'
 export type { PoolCounters, PoolState, PoolStats } from './pool-stats.js'

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events'
-import { fullJitterBackoff } from './backoff.js'
+import { type AcquireOptions, checkAcquireOptions } from './acquire-options.js'
+import { CreateBackoff } from './create-backoff.js'
 import { channels } from './diagnostics.js'
 import {
   AcquireAbortedError,
@@ -14,38 +15,21 @@ import {
   QueueFullError,
 } from './errors.js'
 import { LatencyHistogram } from './latency-histogram.js'
+import { LeakDetector, type LeakReport, captureTrace } from './leak-detector.js'
 import { Lease, type LeaseOwner, kGiveBack } from './lease.js'
 import { type DestroyReason, PoolEntry } from './pool-entry.js'
 import { PoolInventory } from './pool-inventory.js'
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './pool-options.js'
 import { type PoolState, type PoolStats, newCounters } from './pool-stats.js'
+import { ReadyGate } from './ready-gate.js'
+import { CreateJobs, DestroyJobs } from './resource-jobs.js'
 import { unrefInterval, unrefTimeout, withDeadline } from './timers.js'
 import { WaitList, Waiter, capture, captured, settleWaiter } from './wait-list.js'
-
-/** Options of one `acquire()` call. */
-export interface AcquireOptions {
-  /** Gives up waiting when it aborts (`AcquireAbortedError`, with the signal's reason as cause). */
-  signal?: AbortSignal
-  /** Overrides the pool's `acquireTimeoutMs` for this call; `Infinity` waits without limit. */
-  timeoutMs?: number
-  /** Take a shared (multiplexed) lease instead of the whole resource. Default false. */
-  shared?: boolean
-}
 
 /** Options of `close()`. */
 export interface CloseOptions {
   /** How long to wait for leases to come back before escalating to `destroy()`. Default 30000. */
   timeoutMs?: number
-}
-
-/** What a `'leak'` event carries. */
-export interface LeakReport {
-  readonly pool: string
-  /** How long the lease had been held when reported, in ms. */
-  readonly heldMs: number
-  readonly shared: boolean
-  /** Stack of the code that acquired it. */
-  readonly stack: string | undefined
 }
 
 /** Events a pool emits. It never emits `'error'`: nothing a pool does can crash a process that does not listen. */
@@ -75,22 +59,17 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   /** Waiters taken off the queue while the idle resource meant for them is validated. */
   readonly #validatingFor = new Map<PoolEntry<T>, Waiter<T>>()
   readonly #byResource = new Map<T, PoolEntry<T>>()
-  readonly #pendingDestroys = new Set<Promise<void>>()
-  readonly #pendingCreates = new Set<Promise<void>>()
-  readonly #createControllers = new Set<AbortController>()
-  readonly #activeLeases: Set<Lease<T>> | undefined
-  readonly #reportedLeaks = new WeakSet<Lease<T>>()
+  readonly #creates: CreateJobs<T>
+  readonly #destroys: DestroyJobs<T>
+  readonly #ready = new ReadyGate()
+  readonly #leaks: LeakDetector<Lease<T>> | undefined
   readonly #counters = newCounters()
   readonly #waitHistogram = new LatencyHistogram()
-  #consecutiveFailures = 0
-  #lastCreateError: unknown
-  #backoffUntil = 0
+  readonly #backoff: CreateBackoff
   /** When the next background health check is due, on the pool clock. */
   #healthCheckDue: number
-  #readyWaiters: { resolve: () => void; reject: (err: unknown) => void }[] = []
   #retryTimer: NodeJS.Timeout | undefined
   #maintenanceTimer: NodeJS.Timeout | undefined
-  #leakTimer: NodeJS.Timeout | undefined
   #closeTimer: NodeJS.Timeout | undefined
   #closePromise: Promise<void> | undefined
   #destroyPromise: Promise<void> | undefined
@@ -112,9 +91,18 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     this.#healthCheckDue = o.clock() + o.healthCheckPeriodMs
     const period = Math.max(10, Math.min(o.healthCheckPeriodMs, o.maxIdleMs / 2, o.maxLifetimeMs / 2))
     this.#maintenanceTimer = unrefInterval(() => this.#maintain(), period)
+    this.#backoff = new CreateBackoff(o.backoffInitialMs, o.backoffMaxMs, o.random)
+    this.#creates = new CreateJobs(o.name, o.create, o.createTimeoutMs)
+    this.#destroys = new DestroyJobs(
+      o.destroy,
+      o.destroyTimeoutMs,
+      () => {
+        this.#counters.destroyErrors++
+      },
+      () => this.#checkDrained(),
+    )
     if (Number.isFinite(o.leakDetectionMs)) {
-      this.#activeLeases = new Set()
-      this.#leakTimer = unrefInterval(() => this.#sweepLeaks(), Math.max(5, o.leakDetectionMs / 4))
+      this.#leaks = new LeakDetector(o.name, o.leakDetectionMs, o.clock, (r) => this.#reportLeak(r))
     }
     this.#replenish()
   }
@@ -153,7 +141,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
         return Promise.reject(new AcquireAbortedError(this.#context(), signal.reason))
       }
     }
-    const trace = this.#activeLeases ? captureTrace() : undefined
+    const trace = this.#leaks ? captureTrace(Pool.prototype.acquire) : undefined
     const now = this.#o.clock()
     const inv = this.#inv
     if (this.#waiters.size === 0) {
@@ -172,9 +160,9 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       }
       if (lost) this.#replenish()
     }
-    if (this.#backoffUntil > now && inv.live === 0 && inv.creating === 0) {
+    if (this.#backoff.until > now && inv.live === 0 && inv.creating === 0) {
       this.#counters.failedFast++
-      return Promise.reject(this.#createFailedError(this.#backoffUntil - now))
+      return Promise.reject(this.#createFailedError(this.#backoff.until - now))
     }
     if (this.#waiters.size >= this.#o.maxWaiting) {
       this.#counters.queueFull++
@@ -201,29 +189,11 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   ready(options?: { signal?: AbortSignal }): Promise<void> {
     if (this.#state !== 'open') return Promise.reject(new PoolClosedError(this.#context()))
     if (this.#inv.live >= this.#o.min) return Promise.resolve()
-    return new Promise<void>((resolve, reject) => {
-      const signal = options?.signal
-      const onAbort = () => {
-        this.#readyWaiters = this.#readyWaiters.filter((r) => r !== entry)
-        reject(new AcquireAbortedError(this.#context(), signal!.reason))
-      }
-      const entry = {
-        resolve: () => {
-          signal?.removeEventListener('abort', onAbort)
-          resolve()
-        },
-        reject: (err: unknown) => {
-          signal?.removeEventListener('abort', onAbort)
-          reject(err)
-        },
-      }
-      if (signal?.aborted) return onAbort()
-      signal?.addEventListener('abort', onAbort, { once: true })
-      this.#readyWaiters.push(entry)
-      // Whoever awaits ready() is owed an answer: keep the process up for the pending retry.
-      this.#retryTimer?.ref()
-      this.#replenish()
-    })
+    const waiting = this.#ready.wait(options?.signal, () => this.#context())
+    // Whoever awaits ready() is owed an answer: keep the process up for the pending retry.
+    this.#retryTimer?.ref()
+    this.#replenish()
+    return waiting
   }
 
   /**
@@ -257,12 +227,12 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       sharedLeases: inv.sharedLeases,
       validating: inv.validating,
       creating: inv.creating,
-      destroying: this.#pendingDestroys.size,
+      destroying: this.#destroys.pending,
       waiting: this.#waiters.size + this.#validatingFor.size,
       max: this.#o.max,
       min: this.#o.min,
-      consecutiveCreateFailures: this.#consecutiveFailures,
-      lastCreateError: this.#lastCreateError === undefined ? undefined : messageOf(this.#lastCreateError),
+      consecutiveCreateFailures: this.#backoff.failures,
+      lastCreateError: this.#backoff.lastError === undefined ? undefined : messageOf(this.#backoff.lastError),
       counters: Object.freeze({ ...c, destroys: Object.freeze({ ...c.destroys }) }),
       acquireWaitMs: this.#waitHistogram.summary(),
       resourceAgeMs: inv.ages(this.#o.clock()),
@@ -286,7 +256,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     if (this.#state === 'open') {
       this.#state = 'closing'
       clearInterval(this.#maintenanceTimer)
-      this.#failReady(new PoolClosedError(this.#context()))
+      this.#ready.fail(new PoolClosedError(this.#context()))
       if (Number.isFinite(timeoutMs)) {
         // Ref'ed on purpose: whoever awaits close() is owed an answer within timeoutMs.
         this.#closeTimer = setTimeout(() => {
@@ -315,19 +285,18 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     this.#state = 'destroying'
     this.#clearTimers()
     const cause = reason ?? new BerthError('BERTH_POOL_DESTROYED', `Pool '${this.#o.name}' was destroyed`)
-    for (const ac of this.#createControllers) ac.abort(cause)
+    this.#creates.abortAll(cause)
     const err = new PoolDestroyedError(this.#context(), { cause })
     for (const w of [...this.#waiters.drain(), ...this.#validatingFor.values()]) {
       if (settleWaiter(w)) w.reject(err)
     }
     this.#validatingFor.clear()
-    this.#failReady(err)
+    this.#ready.fail(err)
     for (const e of [...this.#inv.entries]) this.#destroyEntry(e, 'close')
     this.#destroyPromise = (async () => {
       // Creates were aborted; a factory that ignores its signal is waited for only so long.
-      const creates = Promise.allSettled([...this.#pendingCreates])
-      await withDeadline(creates, this.#o.destroyTimeoutMs, () => undefined).catch(noop)
-      await Promise.allSettled([...this.#pendingDestroys])
+      await this.#creates.settled(this.#o.destroyTimeoutMs)
+      await this.#destroys.settled()
       this.#finish()
     })()
     return this.#destroyPromise
@@ -341,7 +310,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   /** @internal Called by a lease when it is given back. */
   [kGiveBack](lease: Lease<T>, e: PoolEntry<T>, destroy: boolean): void {
     this.#counters.releases++
-    this.#activeLeases?.delete(lease)
+    this.#leaks?.untrack(lease)
     if (channels.release.hasSubscribers) {
       channels.release.publish({ pool: this.#o.name, shared: lease.shared, destroy })
     }
@@ -400,7 +369,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       this.#inv.move(e, 'leased')
     }
     const lease = new Lease<T>(this, e, shared, now, trace)
-    this.#activeLeases?.add(lease)
+    this.#leaks?.track(lease)
     if (channels.acquire.hasSubscribers) channels.acquire.publish({ pool: this.#o.name, shared })
     return lease
   }
@@ -499,8 +468,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     if (this.#state !== 'open' && this.#state !== 'closing') return false
     if (this.#inv.total >= this.#o.max) return false
     // While creation keeps failing, one attempt at a time after each backoff delay: no stampede.
-    if (this.#consecutiveFailures > 0 && (this.#inv.creating > 0 || now < this.#backoffUntil)) return false
-    return true
+    return this.#backoff.allows(now, this.#inv.creating)
   }
 
   /** Keeps `min` resources and `minIdle` idle ones. */
@@ -514,45 +482,18 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
 
   #startCreate(): void {
     this.#inv.creating++
-    const ac = new AbortController()
-    this.#createControllers.add(ac)
-    let timedOut = false
-    const attempt = Promise.resolve().then(() => this.#o.create(ac.signal))
-    const timer = unrefTimeout(() => {
-      timedOut = true
-      const err = new BerthError(
-        'BERTH_CREATE_TIMEOUT',
-        `Pool '${this.#o.name}': create() did not finish within ${this.#o.createTimeoutMs} ms (createTimeoutMs)`,
-      )
-      ac.abort(err)
-      attempt.then((r) => this.#destroyResource(r), noop)
-      this.#createFailed(err)
-    }, this.#o.createTimeoutMs)
-    const done = attempt.then(
-      (resource) => {
-        if (timedOut) return
-        clearTimeout(timer)
-        this.#created(resource)
-      },
-      (err: unknown) => {
-        if (timedOut) return
-        clearTimeout(timer)
-        this.#createFailed(err)
-      },
+    this.#creates.start(
+      (r) => this.#created(r),
+      (err) => this.#createFailed(err),
+      (r) => void this.#destroys.run(r),
     )
-    this.#pendingCreates.add(done)
-    void done.finally(() => {
-      this.#pendingCreates.delete(done)
-      this.#createControllers.delete(ac)
-    })
   }
 
   #created(resource: T): void {
     this.#inv.creating--
-    this.#consecutiveFailures = 0
-    this.#backoffUntil = 0
+    this.#backoff.succeeded()
     if (this.#state === 'destroying' || this.#state === 'closed') {
-      this.#destroyResource(resource)
+      void this.#destroys.run(resource)
       return
     }
     const o = this.#o
@@ -573,23 +514,15 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     this.#counters.creates++
     if (channels.create.hasSubscribers) channels.create.publish({ pool: o.name })
     this.#reuse(e, now)
-    if (this.#inv.live >= o.min) {
-      const ready = this.#readyWaiters
-      this.#readyWaiters = []
-      for (const r of ready) r.resolve()
-    }
+    if (this.#inv.live >= o.min) this.#ready.open()
     this.#replenish()
   }
 
   #createFailed(cause: unknown): void {
     this.#inv.creating--
     this.#counters.createFailures++
-    this.#consecutiveFailures++
-    this.#lastCreateError = cause
+    const delay = this.#backoff.failed(cause, this.#o.clock())
     if (this.#state === 'destroying' || this.#state === 'closed') return
-    const o = this.#o
-    const delay = fullJitterBackoff(this.#consecutiveFailures, o.backoffInitialMs, o.backoffMaxMs, o.random)
-    this.#backoffUntil = o.clock() + delay
     if (this.listenerCount('createError') > 0) this.emit('createError', cause)
     // The callers waiting hear the cause: all of them when nothing could serve them any more,
     // else the oldest, on whose behalf the create was made.
@@ -602,14 +535,14 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     }
     for (const w of doomed) if (settleWaiter(w)) w.reject(err)
     this.#waiters.disarmIfEmpty(this.#validatingFor.size)
-    this.#failReady(err)
+    this.#ready.fail(err)
     clearTimeout(this.#retryTimer)
     this.#retryTimer = unrefTimeout(() => {
       this.#retryTimer = undefined
       // The timer firing is the end of the backoff. Node's timers run on the event loop's cached
       // millisecond clock and may fire a little before `backoffUntil` by performance.now():
       // trusting the clock here would skip the retry and leave nothing to schedule the next one.
-      this.#backoffUntil = 0
+      this.#backoff.expire()
       this.#replenish()
       this.#pump()
     }, delay)
@@ -618,7 +551,8 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   }
 
   #createFailedError(retryInMs?: number): CreateFailedError {
-    return new CreateFailedError(this.#context(), this.#lastCreateError, this.#consecutiveFailures, retryInMs)
+    const b = this.#backoff
+    return new CreateFailedError(this.#context(), b.lastError, b.failures, retryInMs)
   }
 
   // --- validating ----------------------------------------------------------------------------
@@ -669,26 +603,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     this.#byResource.delete(e.resource)
     this.#counters.destroys[reason]++
     if (channels.destroy.hasSubscribers) channels.destroy.publish({ pool: this.#o.name, reason })
-    e.destroyed = this.#destroyResource(e.resource)
-  }
-
-  /** Runs the destroy callback, bounded by `destroyTimeoutMs`; errors are counted, never thrown. */
-  #destroyResource(resource: T): Promise<void> {
-    const run = Promise.resolve().then(() => this.#o.destroy(resource))
-    const p = withDeadline(
-      run,
-      this.#o.destroyTimeoutMs,
-      () => new BerthError('BERTH_DESTROY_TIMEOUT', 'timeout'),
-    )
-      .then(noop, () => {
-        this.#counters.destroyErrors++
-      })
-      .finally(() => {
-        this.#pendingDestroys.delete(p)
-        this.#checkDrained()
-      })
-    this.#pendingDestroys.add(p)
-    return p
+    e.destroyed = this.#destroys.run(e.resource)
   }
 
   /** After a resource is gone: refill to min and serve waiters with a new one. */
@@ -706,7 +621,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     const inv = this.#inv
     for (const e of [...inv.idle]) this.#destroyEntry(e, 'close')
     if (inv.live > 0 || inv.creating > 0) return
-    if (this.#pendingDestroys.size > 0) return
+    if (this.#destroys.pending > 0) return
     this.#finish()
   }
 
@@ -718,16 +633,10 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
 
   #clearTimers(): void {
     clearInterval(this.#maintenanceTimer)
-    clearInterval(this.#leakTimer)
+    this.#leaks?.stop()
     clearTimeout(this.#retryTimer)
     clearTimeout(this.#closeTimer)
     this.#waiters.stop()
-  }
-
-  #failReady(err: unknown): void {
-    const ready = this.#readyWaiters
-    this.#readyWaiters = []
-    for (const r of ready) r.reject(err)
   }
 
   /** Background upkeep: retire expired idle resources, reap idle ones above min, health-check. */
@@ -755,27 +664,14 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     this.#afterLoss()
   }
 
-  #sweepLeaks(): void {
-    const now = this.#o.clock()
-    const limit = this.#o.leakDetectionMs
-    for (const lease of this.#activeLeases!) {
-      if (now - lease.acquiredAt < limit || this.#reportedLeaks.has(lease)) continue
-      this.#reportedLeaks.add(lease)
-      this.#counters.leaks++
-      const report: LeakReport = Object.freeze({
-        pool: this.#o.name,
-        heldMs: now - lease.acquiredAt,
-        shared: lease.shared,
-        stack: lease.acquireStack,
-      })
-      if (channels.leak.hasSubscribers) channels.leak.publish(report)
-      if (this.listenerCount('leak') > 0) this.emit('leak', report)
-      else {
-        process.emitWarning(
-          `Pool '${report.pool}': a lease has been held for ${Math.round(report.heldMs)} ms (leakDetectionMs=${limit}). Acquired at:\n${report.stack ?? '(no stack)'}`,
-          { code: 'BERTH_LEASE_LEAK' },
-        )
-      }
+  #reportLeak(report: LeakReport): void {
+    this.#counters.leaks++
+    if (this.listenerCount('leak') > 0) this.emit('leak', report)
+    else {
+      process.emitWarning(
+        `Pool '${report.pool}': a lease has been held for ${Math.round(report.heldMs)} ms (leakDetectionMs=${this.#o.leakDetectionMs}). Acquired at:\n${report.stack ?? '(no stack)'}`,
+        { code: 'BERTH_LEASE_LEAK' },
+      )
     }
   }
 
@@ -790,7 +686,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       w.reject(new AcquireAbortedError(context, w.signal?.reason))
     } else {
       this.#counters.timeouts++
-      const cause = this.#consecutiveFailures > 0 ? this.#lastCreateError : undefined
+      const cause = this.#backoff.failures > 0 ? this.#backoff.lastError : undefined
       w.reject(new AcquireTimeoutError(context, w.timeoutMs, cause === undefined ? undefined : { cause }))
     }
     this.#waiters.disarmIfEmpty(this.#validatingFor.size)
@@ -817,28 +713,6 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
 /** How early a timer may fire by performance.now(): libuv timers run on a cached ms clock. */
 const TIMER_SLACK_MS = 2
 
-function noop(): void {}
-
-function captureTrace(): { stack?: string } {
-  const holder: { stack?: string } = {}
-  // V8 formats the stack lazily, on first read: capturing is cheap until a leak is reported.
-  Error.captureStackTrace(holder, Pool.prototype.acquire)
-  return holder
-}
-
-function checkAcquireOptions(o: AcquireOptions): InvalidOptionError | undefined {
-  if (typeof o !== 'object' || o === null) return new InvalidOptionError('acquire options', o, 'an object')
-  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
-    return new InvalidOptionError('signal', o.signal, 'an AbortSignal')
-  }
-  if (o.shared !== undefined && typeof o.shared !== 'boolean')
-    return new InvalidOptionError('shared', o.shared, 'a boolean')
-  const t = o.timeoutMs
-  if (t !== undefined && (typeof t !== 'number' || Number.isNaN(t) || t <= 0)) {
-    return new InvalidOptionError('timeoutMs', t, 'a duration in milliseconds > 0, or Infinity')
-  }
-  return undefined
-}
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
