@@ -26,8 +26,6 @@ export class PoolEntry<T> {
   retire: DestroyReason | undefined
   /** Set while it takes no new shared leases so that an exclusive waiter can have it. */
   draining = false
-  /** Resolves when its destroy callback has finished (or timed out). */
-  destroyed: Promise<void> | undefined
 
   constructor(resource: T, now: number, expiresAt: number, capacity: number) {
     this.resource = resource

@@ -308,11 +308,11 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   }
 
   /** @internal Called by a lease when it is given back. */
-  [kGiveBack](lease: Lease<T>, e: PoolEntry<T>, destroy: boolean): void {
+  [kGiveBack](lease: Lease<T>, e: PoolEntry<T>, destroy: boolean, cause: unknown): void {
     this.#counters.releases++
     this.#leaks?.untrack(lease)
     if (channels.release.hasSubscribers) {
-      channels.release.publish({ pool: this.#o.name, shared: lease.shared, destroy })
+      channels.release.publish({ pool: this.#o.name, shared: lease.shared, destroy, cause })
     }
     if (e.state === 'destroying') return // destroyed under its holder by destroy()
     if (destroy) e.retire = 'error'
@@ -603,7 +603,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     this.#byResource.delete(e.resource)
     this.#counters.destroys[reason]++
     if (channels.destroy.hasSubscribers) channels.destroy.publish({ pool: this.#o.name, reason })
-    e.destroyed = this.#destroys.run(e.resource)
+    void this.#destroys.run(e.resource)
   }
 
   /** After a resource is gone: refill to min and serve waiters with a new one. */
@@ -712,7 +712,6 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
 
 /** How early a timer may fire by performance.now(): libuv timers run on a cached ms clock. */
 const TIMER_SLACK_MS = 2
-
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err)

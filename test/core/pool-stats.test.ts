@@ -323,7 +323,8 @@ describe('diagnostics and error messages', () => {
       const lease = await pool.acquire()
       lease.release()
       const again = await pool.acquire()
-      again.destroy()
+      const broken = new Error('socket hang up')
+      again.destroy(broken)
       await waitFor(() => seen.some((s) => s.channel === 'berth:pool:destroy'))
       const of = (channel: string) => seen.filter((s) => s.channel === channel).map((s) => s.message)
       assert.deepEqual(of('berth:pool:create'), [{ pool: 'diag-pool' }])
@@ -332,8 +333,8 @@ describe('diagnostics and error messages', () => {
         { pool: 'diag-pool', shared: false },
       ])
       assert.deepEqual(of('berth:pool:release'), [
-        { pool: 'diag-pool', shared: false, destroy: false },
-        { pool: 'diag-pool', shared: false, destroy: true },
+        { pool: 'diag-pool', shared: false, destroy: false, cause: undefined },
+        { pool: 'diag-pool', shared: false, destroy: true, cause: broken },
       ])
       assert.deepEqual(of('berth:pool:destroy'), [{ pool: 'diag-pool', reason: 'error' }])
     } finally {
