@@ -15,3 +15,19 @@ export {
   type StartPgBouncerOptions,
   startPgBouncer,
 } from './pgbouncer.js'
+export {
+  BANDWIDTH_BURST_SECONDS,
+  type BandwidthOptions,
+  type FaultDirectionOption,
+  type FaultProxy,
+  type FaultProxyDirectionStats,
+  type FaultProxyEndpoint,
+  FaultProxyError,
+  type FaultProxyErrorCode,
+  type FaultProxyStats,
+  type LatencyOptions,
+  type RefuseMode,
+  type RefuseNewOptions,
+  type StartFaultProxyOptions,
+  startFaultProxy,
+} from './fault-proxy.js'
