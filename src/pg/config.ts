@@ -1,0 +1,429 @@
+/**
+ * The configuration layer of `berth/pg`: turns a connection string, an options object and the libpq
+ * environment variables into a frozen {@link ResolvedPgConfig}, with the node-postgres client
+ * settings on one side and the pool settings (in milliseconds, named as in berth's core
+ * `PoolOptions`) on the other. Precedence, highest first: options object, connection string (or the
+ * first-argument object), environment, defaults.
+ */
+import { availableParallelism } from 'node:os'
+import { inspect } from 'node:util'
+import type { ClientConfig } from 'pg'
+import {
+  type Source,
+  connectTimeout,
+  duration,
+  fromSource,
+  integer,
+  isObject,
+  pgMilliseconds,
+  port,
+  text,
+} from './config-source.js'
+import { type PgSslFiles, type PgSslMode, resolveSsl, summariseSsl } from './config-ssl.js'
+import { parseConnectionString } from './connection-string.js'
+import { formatDuration } from './duration.js'
+import { PgConfigError } from './errors.js'
+
+export type { PgSslFiles, PgSslMode } from './config-ssl.js'
+
+/** A password, or a function called before each connect (for rotating tokens such as IAM auth). */
+export type PgPassword = string | (() => string | Promise<string>)
+
+/**
+ * Settings of a Postgres pool, all optional. Each has a connection-string twin (in parentheses)
+ * and some an environment variable; see `docs/pg-configuration.md`. Durations are milliseconds
+ * (a number; `Infinity` turns a limit off) or a Go duration string such as `'1h30m'`.
+ * Keys this layer does not know are passed through untouched in {@link ResolvedPgConfig.extra}.
+ */
+export interface PgConfigOptions {
+  /** Server host name, IP address or Unix socket directory (`host`, `PGHOST`). Default `'localhost'`. One host only. */
+  host?: string
+  /** Server port, 1..65535 (`port`, `PGPORT`). Default 5432. */
+  port?: number
+  /** User name (`user`, `PGUSER`). Default: the `USER` (or `USERNAME`) environment variable. */
+  user?: string
+  /**
+   * Password, or a function returning one before each connect (`password`, `PGPASSWORD`). Default
+   * none. Never shown in errors, `inspect` or JSON.
+   */
+  password?: PgPassword
+  /** Database name (`dbname`, `PGDATABASE`). Default: the user name, as libpq. */
+  database?: string
+  /**
+   * TLS policy (`sslmode`, `PGSSLMODE`). Default `'prefer'`, or `'verify-full'` when `sslrootcert`
+   * is `'system'`. Mapped onto node-postgres's `ssl`:
+   * - `disable`, `allow`, `prefer`: no TLS. node-postgres cannot retry with or without TLS, and a
+   *   default must work with a server that has no TLS; ask for `require` or stronger to encrypt.
+   * - `require`: encrypted, certificate not verified (as libpq); with `sslrootcert` it acts as
+   *   `verify-ca`, as libpq does.
+   * - `verify-ca`: the chain is verified against `sslrootcert` (required), the host name is not.
+   * - `verify-full`: chain and host name verified, against `sslrootcert` or the system CAs.
+   */
+  sslmode?: PgSslMode
+  /**
+   * File of trusted CA certificates, or `'system'` for the system store (`sslrootcert`,
+   * `PGSSLROOTCERT`). Read lazily, at each connect, so a rotated file is picked up. Default none.
+   */
+  sslrootcert?: string
+  /** Client certificate file (`sslcert`, `PGSSLCERT`). Read lazily at each connect. Default none. */
+  sslcert?: string
+  /** Client private key file (`sslkey`, `PGSSLKEY`). Read lazily at each connect. Default none. */
+  sslkey?: string
+  /** node-postgres `ssl` options used as-is, replacing what `sslmode` and the `ssl*` files would give. */
+  ssl?: ClientConfig['ssl']
+  /** `application_name` reported to the server (`application_name`, `PGAPPNAME`). Default none. */
+  applicationName?: string
+  /**
+   * Server-side `statement_timeout` (`statement_timeout`): milliseconds, or a string in Postgres
+   * syntax (`'5s'`, `'1min'`, a bare number = ms). 0 = the server's default. Default not set.
+   */
+  statementTimeout?: number | string
+  /**
+   * Time allowed to open a connection (`connect_timeout` in seconds, `PGCONNECT_TIMEOUT`): ms or a
+   * Go duration. 0 or `Infinity` = no limit. Default no limit (as libpq).
+   */
+  connectTimeout?: number | string
+  /** Command-line options sent to the server, e.g. `'-c search_path=app'` (`options`, `PGOPTIONS`). Default none. */
+  options?: string
+  /** Most connections at once (`pool_max_conns`). Default `max(4, os.availableParallelism())`, as pgxpool. */
+  maxConns?: number
+  /** Connections opened at start and kept (`pool_min_conns`). Default 0. */
+  minConns?: number
+  /** Idle connections kept ready (`pool_min_idle_conns`). Default 0. */
+  minIdleConns?: number
+  /** Age after which a connection is closed, once released (`pool_max_conn_lifetime`). Default 1 hour. */
+  maxConnLifetime?: number | string
+  /**
+   * Up to this much random extra lifetime per connection (`pool_max_conn_lifetime_jitter`). Default
+   * 10% of `maxConnLifetime` (6 minutes for the default hour). pgxpool defaults to 0; berth jitters
+   * by default so that connections opened together (at start, after a failover) do not all retire
+   * and reconnect in the same instant.
+   */
+  maxConnLifetimeJitter?: number | string
+  /** Idle time after which a connection above `minConns` is closed (`pool_max_conn_idle_time`). Default 30 minutes. */
+  maxConnIdleTime?: number | string
+  /** Period of the background health check (`pool_health_check_period`). Default 1 minute. */
+  healthCheckPeriod?: number | string
+}
+
+/** The node-postgres client settings: pass to `new pg.Client(config)`. `password` is non-enumerable. */
+export type PgClientConfig = Readonly<
+  Pick<
+    ClientConfig,
+    | 'host'
+    | 'port'
+    | 'user'
+    | 'password'
+    | 'database'
+    | 'ssl'
+    | 'application_name'
+    | 'statement_timeout'
+    | 'connectionTimeoutMillis'
+    | 'options'
+  >
+>
+
+/** Pool settings in milliseconds, named as in berth's core `PoolOptions`. */
+export interface PgPoolSettings {
+  /** From `maxConns`. */
+  readonly max: number
+  /** From `minConns`. */
+  readonly min: number
+  /** From `minIdleConns`. */
+  readonly minIdle: number
+  /** From `maxConnLifetime`, ms; `Infinity` = never retire. */
+  readonly maxLifetimeMs: number
+  /** From `maxConnLifetimeJitter`, ms. */
+  readonly maxLifetimeJitterMs: number
+  /** From `maxConnIdleTime`, ms; `Infinity` = never. */
+  readonly maxIdleMs: number
+  /** From `healthCheckPeriod`, ms; `Infinity` = off. */
+  readonly healthCheckPeriodMs: number
+}
+
+/**
+ * A validated, frozen configuration. Its `toString()`, `toJSON()` and `util.inspect` form mask the
+ * password; `client.password` is non-enumerable, so spreading `client` drops it (pass `client`
+ * itself to node-postgres).
+ */
+export interface ResolvedPgConfig {
+  readonly client: PgClientConfig
+  readonly pool: PgPoolSettings
+  /** The sslmode in effect (after defaults), before its mapping onto `client.ssl`. */
+  readonly sslmode: PgSslMode
+  readonly sslFiles: PgSslFiles
+  /** Option keys this layer does not handle, untouched, for the pool layer to validate. */
+  readonly extra: Readonly<Record<string, unknown>>
+  toJSON(): Record<string, unknown>
+  toString(): string
+}
+
+export type PgEnv = Readonly<Record<string, string | undefined>>
+
+const MASK = '*****'
+
+/** Option keys handled here, with their connection-string and environment names. */
+const KEYS = {
+  host: ['host', 'PGHOST'],
+  port: ['port', 'PGPORT'],
+  user: ['user', 'PGUSER'],
+  password: ['password', 'PGPASSWORD'],
+  database: ['dbname', 'PGDATABASE'],
+  sslmode: ['sslmode', 'PGSSLMODE'],
+  sslrootcert: ['sslrootcert', 'PGSSLROOTCERT'],
+  sslcert: ['sslcert', 'PGSSLCERT'],
+  sslkey: ['sslkey', 'PGSSLKEY'],
+  ssl: [undefined, undefined],
+  applicationName: ['application_name', 'PGAPPNAME'],
+  statementTimeout: ['statement_timeout', undefined],
+  connectTimeout: ['connect_timeout', 'PGCONNECT_TIMEOUT'],
+  options: ['options', 'PGOPTIONS'],
+  maxConns: ['pool_max_conns', undefined],
+  minConns: ['pool_min_conns', undefined],
+  minIdleConns: ['pool_min_idle_conns', undefined],
+  maxConnLifetime: ['pool_max_conn_lifetime', undefined],
+  maxConnLifetimeJitter: ['pool_max_conn_lifetime_jitter', undefined],
+  maxConnIdleTime: ['pool_max_conn_idle_time', undefined],
+  healthCheckPeriod: ['pool_health_check_period', undefined],
+} as const satisfies Record<keyof PgConfigOptions, readonly [string | undefined, string | undefined]>
+
+type Key = keyof typeof KEYS
+const URL_TO_KEY = new Map<string, Key>(
+  (Object.keys(KEYS) as Key[]).flatMap((k) => {
+    const urlName = KEYS[k][0]
+    return urlName === undefined ? [] : [[urlName, k] as const]
+  }),
+)
+
+/**
+ * Resolves a Postgres pool configuration.
+ *
+ * @param input a `postgres://` / `postgresql://` URL, or an object of {@link PgConfigOptions}, or
+ *   nothing (environment and defaults only).
+ * @param options {@link PgConfigOptions} that override `input`; unknown keys go to `extra`.
+ * @param env the libpq environment variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
+ *   `PGDATABASE`, `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGAPPNAME`,
+ *   `PGCONNECT_TIMEOUT`, `PGOPTIONS`) and `USER`/`USERNAME`. Default `process.env`. Empty values
+ *   count as unset.
+ * @throws PgConfigError naming the field and the bad value; a value that may contain a password is
+ *   withheld.
+ */
+export function resolvePgConfig(
+  input?: string | PgConfigOptions,
+  options?: PgConfigOptions,
+  env: PgEnv = process.env,
+): ResolvedPgConfig {
+  const secrets: string[] = []
+  try {
+    return resolve(input, options, env, secrets)
+  } catch (err) {
+    throw scrub(err, secrets)
+  }
+}
+
+function resolve(
+  input: string | PgConfigOptions | undefined,
+  options: PgConfigOptions | undefined,
+  env: PgEnv,
+  secrets: string[],
+): ResolvedPgConfig {
+  if (input !== undefined && typeof input !== 'string' && !isObject(input)) {
+    throw new PgConfigError('connection string', input, 'expected a postgres:// URL or an options object')
+  }
+  if (options !== undefined && !isObject(options)) {
+    throw new PgConfigError('options', options, 'expected an object')
+  }
+  for (const pw of [options?.password, isObject(input) ? input.password : undefined, env.PGPASSWORD]) {
+    if (typeof pw === 'string' && pw !== '') secrets.push(pw)
+  }
+  const url = typeof input === 'string' ? parseConnectionString(input) : undefined
+  if (url !== undefined) secrets.push(...url.secrets)
+  for (const param of url?.params.values() ?? []) {
+    if (!URL_TO_KEY.has(param.field)) {
+      throw new PgConfigError(
+        param.field,
+        param.hidden ? undefined : param.value,
+        `unknown connection string parameter; known: ${[...URL_TO_KEY.keys()].join(', ')}`,
+        { hidden: param.hidden },
+      )
+    }
+  }
+  const objects = [options, isObject(input) ? input : undefined].filter(isObject) as Record<string, unknown>[]
+  const extra: Record<string, unknown> = {}
+  for (const object of objects.slice().reverse()) {
+    for (const key of Object.keys(object)) {
+      if (Object.hasOwn(KEYS, key)) continue
+      const twin = URL_TO_KEY.get(key)
+      if (twin !== undefined) {
+        throw new PgConfigError(key, object[key], `a connection-string name; the option is ${twin}`)
+      }
+      if (key === 'connectionString') {
+        throw new PgConfigError(key, undefined, 'pass the connection string as the first argument', {
+          hidden: true,
+        })
+      }
+      // defineProperty, not assignment: a `__proto__` key must stay a plain key.
+      Object.defineProperty(extra, key, {
+        value: object[key],
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      })
+    }
+  }
+
+  const pick = (key: Key): Source | undefined => {
+    for (const object of objects) {
+      if (object[key] !== undefined)
+        return { field: key, value: object[key], hidden: key === 'password', from: 'options' }
+    }
+    const [urlName, envName] = KEYS[key]
+    const param = urlName === undefined ? undefined : url?.params.get(urlName)
+    if (param !== undefined)
+      return { field: param.field, value: param.value, hidden: param.hidden, from: 'url' }
+    const fromEnv = envName === undefined ? undefined : env[envName]
+    if (fromEnv !== undefined && fromEnv !== '') {
+      return { field: envName!, value: fromEnv, hidden: key === 'password', from: 'env' }
+    }
+    return undefined
+  }
+
+  // Client settings.
+  const hostSource = pick('host')
+  const host = text(hostSource, false)
+  if (host?.includes(','))
+    throw fromSource(hostSource!, 'multiple hosts are not supported; give a single host')
+  const user = text(pick('user'), false) ?? nonEmpty(env.USER) ?? nonEmpty(env.USERNAME)
+  const passwordSource = pick('password')
+  let password: PgPassword | undefined
+  if (passwordSource !== undefined) {
+    const pw = passwordSource.value
+    if (typeof pw !== 'string' && typeof pw !== 'function') {
+      throw new PgConfigError(passwordSource.field, undefined, 'expected a string or a function', {
+        hidden: true,
+      })
+    }
+    password = pw as PgPassword
+  }
+  const client: Record<string, unknown> = {
+    host: host ?? 'localhost',
+    port: port(pick('port')) ?? 5432,
+    user,
+    database: text(pick('database'), false) ?? user,
+  }
+  const applicationName = text(pick('applicationName'), true)
+  if (applicationName !== undefined) client.application_name = applicationName
+  const statementTimeout = pgMilliseconds(pick('statementTimeout'))
+  if (statementTimeout !== undefined) client.statement_timeout = statementTimeout
+  client.connectionTimeoutMillis = connectTimeout(pick('connectTimeout')) ?? 0
+  const pgOptions = text(pick('options'), true)
+  if (pgOptions !== undefined) client.options = pgOptions
+
+  const tls = resolveSsl(pick)
+  client.ssl = tls.ssl
+  Object.defineProperty(client, 'password', { value: password, enumerable: false })
+  // Even `inspect(client, { showHidden: true })` must not show the password.
+  Object.defineProperty(client, inspect.custom, {
+    value: (_depth: number, opts: object) => inspect(masked(client), opts),
+    enumerable: false,
+  })
+  Object.freeze(client)
+
+  // Pool settings.
+  const maxSource = pick('maxConns')
+  const max = integer(maxSource, 1) ?? Math.max(4, availableParallelism())
+  const minSource = pick('minConns')
+  const min = integer(minSource, 0) ?? 0
+  if (min > max) throw fromSource(minSource!, `at most the max connections (${max})`)
+  const minIdleSource = pick('minIdleConns')
+  const minIdle = integer(minIdleSource, 0) ?? 0
+  if (minIdle > max) throw fromSource(minIdleSource!, `at most the max connections (${max})`)
+  const maxLifetimeMs = duration(pick('maxConnLifetime'), false) ?? 3_600_000
+  const defaultJitter = Number.isFinite(maxLifetimeMs) ? maxLifetimeMs / 10 : 0
+  const maxLifetimeJitterMs = duration(pick('maxConnLifetimeJitter'), true) ?? defaultJitter
+  if (!Number.isFinite(maxLifetimeJitterMs)) {
+    throw fromSource(pick('maxConnLifetimeJitter')!, 'expected a finite duration >= 0')
+  }
+  const pool: PgPoolSettings = Object.freeze({
+    max,
+    min,
+    minIdle,
+    maxLifetimeMs,
+    maxLifetimeJitterMs,
+    maxIdleMs: duration(pick('maxConnIdleTime'), false) ?? 1_800_000,
+    healthCheckPeriodMs: duration(pick('healthCheckPeriod'), false) ?? 60_000,
+  })
+
+  return new Resolved(client as PgClientConfig, pool, tls.mode, tls.files, Object.freeze(extra))
+}
+
+class Resolved implements ResolvedPgConfig {
+  constructor(
+    readonly client: PgClientConfig,
+    readonly pool: PgPoolSettings,
+    readonly sslmode: PgSslMode,
+    readonly sslFiles: PgSslFiles,
+    readonly extra: Readonly<Record<string, unknown>>,
+  ) {
+    Object.freeze(this)
+  }
+
+  /** A JSON-safe summary: the password is masked, `ssl` is summarised, `extra` shows its keys only. */
+  toJSON(): Record<string, unknown> {
+    return {
+      client: { ...masked(this.client), ssl: summariseSsl(this.client.ssl) },
+      pool: { ...this.pool },
+      sslmode: this.sslmode,
+      sslFiles: { ...this.sslFiles },
+      extra: Object.keys(this.extra),
+    }
+  }
+
+  /** A connection string with the password masked, for logs. */
+  toString(): string {
+    const c = this.client
+    const auth =
+      c.user === undefined
+        ? ''
+        : `${encodeURIComponent(c.user)}${c.password === undefined ? '' : `:${MASK}`}@`
+    const host = c.host?.includes(':') ? `[${c.host}]` : encodeURIComponent(c.host ?? '')
+    const p = this.pool
+    const query = [
+      `sslmode=${this.sslmode}`,
+      `pool_max_conns=${p.max}`,
+      `pool_min_conns=${p.min}`,
+      `pool_min_idle_conns=${p.minIdle}`,
+      `pool_max_conn_lifetime=${formatDuration(p.maxLifetimeMs)}`,
+      `pool_max_conn_lifetime_jitter=${formatDuration(p.maxLifetimeJitterMs)}`,
+      `pool_max_conn_idle_time=${formatDuration(p.maxIdleMs)}`,
+      `pool_health_check_period=${formatDuration(p.healthCheckPeriodMs)}`,
+    ]
+    return `postgres://${auth}${host}:${c.port}/${encodeURIComponent(c.database ?? '')}?${query.join('&')}`
+  }
+
+  [inspect.custom](_depth: number, opts: object): string {
+    return `ResolvedPgConfig ${inspect(this.toJSON(), opts)}`
+  }
+}
+
+/** The client's enumerable settings, with `password` shown as a mask when one is set. */
+function masked(client: PgClientConfig): Record<string, unknown> {
+  return { ...client, ...(client.password === undefined ? {} : { password: MASK }) }
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value
+}
+
+/** Last line of defence: an error that would echo a known password is rebuilt without its value. */
+function scrub(err: unknown, secrets: readonly string[]): unknown {
+  if (!(err instanceof PgConfigError) || secrets.length === 0) return err
+  const leaks = (s: string): boolean => secrets.some((p) => s.includes(p))
+  const valueText = typeof err.value === 'string' ? err.value : ''
+  if (!leaks(err.message) && !leaks(valueText)) return err
+  const field = leaks(err.field) ? 'connection string' : err.field
+  return new PgConfigError(field, undefined, leaks(err.reason) ? 'invalid value' : err.reason, {
+    hidden: true,
+    cause: err.cause,
+  })
+}
