@@ -1,0 +1,21 @@
+/**
+ * berth/pg: a PostgreSQL pool on node-postgres' Client, built on berth's core Pool.
+ */
+export {
+  type PgClientConfig,
+  type PgConfigOptions,
+  type PgEnv,
+  type PgPassword,
+  type PgPoolSettings,
+  type PgSslFiles,
+  type PgSslMode,
+  type ResolvedPgConfig,
+  resolvePgConfig,
+} from './config.js'
+export { formatDuration, parseDuration } from './duration.js'
+export { PgConfigError } from './errors.js'
+export { PgConnection } from './pg-connection.js'
+export { isRetryable, isRetryableSqlState, PgConnectionError, PgError } from './pg-error.js'
+export { createPgPool, PgPool, type PgPoolOptions, type PgPoolStats } from './pg-pool.js'
+export { type PgResult, QueryAbortedError, type QueryOptions } from './pg-query.js'
+export { type IsolationLevel, PgTransaction, type TxOptions } from './pg-transaction.js'

@@ -1,0 +1,46 @@
+import pg from 'pg'
+import type { PgClientConfig } from './config.js'
+import { toPgError } from './pg-error.js'
+
+/**
+ * Opens a node-postgres client. An `'error'` listener is attached before anything else and stays
+ * for the client's life: an error on an idle connection is reported to `onBroken` (which takes it
+ * out of the pool) and can never crash the process, pg-pool's most reported failure.
+ */
+export async function openClient(
+  config: PgClientConfig,
+  signal: AbortSignal,
+  onBroken: (client: pg.Client, err: unknown) => void,
+): Promise<pg.Client> {
+  const client = new pg.Client(config)
+  client.on('error', (err) => onBroken(client, err))
+  const onAbort = () => {
+    void client.end().catch(noop)
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    await client.connect()
+  } catch (err) {
+    throw signal.aborted ? signal.reason : toPgError(err)
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+  if (signal.aborted) {
+    // connected just as the pool gave up on it
+    void client.end().catch(noop)
+    throw signal.reason
+  }
+  return client
+}
+
+/** A round trip to check that the connection is alive. */
+export async function pingClient(client: pg.Client): Promise<void> {
+  await client.query(';')
+}
+
+/** Ends a client politely (Terminate message); the pool bounds how long it waits. */
+export async function endClient(client: pg.Client): Promise<void> {
+  await client.end()
+}
+
+function noop(): void {}

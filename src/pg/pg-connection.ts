@@ -1,0 +1,98 @@
+import type pg from 'pg'
+import { BerthError } from '../core/errors.js'
+import type { Lease } from '../core/lease.js'
+import { type CancelRunningQuery, type PgResult, type QueryOptions, runQuery } from './pg-query.js'
+import { PgQueryable } from './pg-queryable.js'
+
+/** What a connection needs from its pool. */
+export interface ConnectionHost {
+  readonly cancel: CancelRunningQuery
+  /** Records a query's duration in ms. */
+  recordQuery(ms: number): void
+  readonly clock: () => number
+}
+
+/**
+ * A connection held exclusively (from `db.acquire()`, or inside `db.tx()`). Give it back with
+ * `release()`, or let `await using` do it. On release, a transaction left open or failed is rolled
+ * back, and a connection whose state cannot be trusted (an aborted query that did not stop) is
+ * destroyed instead of reused.
+ */
+export class PgConnection extends PgQueryable implements AsyncDisposable {
+  readonly #lease: Lease<pg.Client>
+  readonly #host: ConnectionHost
+  #broken = false
+  #released: Promise<void> | undefined
+
+  /** @internal made by the pool */
+  constructor(lease: Lease<pg.Client>, host: ConnectionHost) {
+    super()
+    this.#lease = lease
+    this.#host = host
+  }
+
+  /** The node-postgres client, for what berth does not wrap (COPY, LISTEN). Do not end it. */
+  get client(): pg.Client {
+    return this.#lease.resource
+  }
+
+  protected async run<R>(
+    text: string,
+    params: readonly unknown[] | undefined,
+    options: QueryOptions | undefined,
+  ): Promise<PgResult<R>> {
+    if (this.#released !== undefined) {
+      throw new BerthError('BERTH_CONNECTION_RELEASED', 'This connection was released: acquire a new one')
+    }
+    const started = this.#host.clock()
+    try {
+      return await runQuery<R>(this.#lease.resource, text, params, options?.signal, this.#host.cancel, () =>
+        this.#markBroken(),
+      )
+    } finally {
+      this.#host.recordQuery(this.#host.clock() - started)
+    }
+  }
+
+  /**
+   * Gives the connection back to the pool (idempotent). Resolves once it is back; never rejects.
+   * An open or failed transaction is rolled back first; if that fails, the connection is destroyed.
+   */
+  release(): Promise<void> {
+    this.#released ??= this.#giveBack()
+    return this.#released
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release()
+  }
+
+  /** @internal the pool marks a connection it must not reuse */
+  markBroken(): void {
+    this.#markBroken()
+  }
+
+  #markBroken(): void {
+    if (this.#broken) return
+    this.#broken = true
+    // Unblock anything waiting on this socket: a query that ignored its cancel ends here.
+    const stream = (this.#lease.resource as unknown as { connection?: { stream?: { destroy(): void } } })
+      .connection?.stream
+    stream?.destroy()
+  }
+
+  async #giveBack(): Promise<void> {
+    const client = this.#lease.resource
+    if (!this.#broken && client.getTransactionStatus() !== 'I') {
+      try {
+        await client.query('ROLLBACK')
+      } catch {
+        this.#broken = true
+      }
+      if (client.getTransactionStatus() !== 'I') this.#broken = true
+    }
+    if (this.#broken)
+      this.#lease.destroy(new BerthError('BERTH_CONNECTION_BROKEN', 'connection not reusable'))
+    else this.#lease.release()
+  }
+}

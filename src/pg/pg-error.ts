@@ -1,0 +1,105 @@
+import { BerthError } from '../core/errors.js'
+
+/** The fields of a server error (ErrorResponse) that node-postgres exposes. */
+interface ServerErrorFields {
+  code?: string
+  severity?: string
+  detail?: string
+  hint?: string
+  position?: string
+  internalPosition?: string
+  internalQuery?: string
+  where?: string
+  schema?: string
+  table?: string
+  column?: string
+  dataType?: string
+  constraint?: string
+  routine?: string
+}
+
+/**
+ * An error the PostgreSQL server reported for a query, with the SQLSTATE (`sqlState`) and the
+ * server's detail, hint, position and the object it concerns. `cause` is node-postgres' error.
+ */
+export class PgError extends BerthError {
+  /** The five-character SQLSTATE, e.g. '23505' (unique_violation). */
+  readonly sqlState: string
+  readonly severity: string | undefined
+  readonly detail: string | undefined
+  readonly hint: string | undefined
+  /** 1-based character position in the query text, as a string (as the server sends it). */
+  readonly position: string | undefined
+  readonly where: string | undefined
+  readonly schema: string | undefined
+  readonly table: string | undefined
+  readonly column: string | undefined
+  readonly dataType: string | undefined
+  readonly constraint: string | undefined
+  readonly routine: string | undefined
+
+  constructor(fields: ServerErrorFields & { message: string }, cause: unknown) {
+    super('BERTH_PG_QUERY', fields.message, { cause })
+    this.sqlState = fields.code ?? ''
+    this.severity = fields.severity
+    this.detail = fields.detail
+    this.hint = fields.hint
+    this.position = fields.position
+    this.where = fields.where
+    this.schema = fields.schema
+    this.table = fields.table
+    this.column = fields.column
+    this.dataType = fields.dataType
+    this.constraint = fields.constraint
+    this.routine = fields.routine
+  }
+
+  /** Whether running the same work again may succeed; see {@link isRetryable}. */
+  get retryable(): boolean {
+    return isRetryableSqlState(this.sqlState)
+  }
+}
+
+/** The connection to the server failed or broke (not an error the server reported for a query). */
+export class PgConnectionError extends BerthError {
+  constructor(message: string, cause: unknown) {
+    super('BERTH_PG_CONNECTION', message, { cause })
+  }
+}
+
+/**
+ * SQLSTATEs after which trying again can succeed: connection exceptions (class 08), admin
+ * shutdown and crash recovery (57P01-57P03), too many connections (53300), serialization failure
+ * (40001) and deadlock (40P01).
+ */
+export function isRetryableSqlState(sqlState: string): boolean {
+  return (
+    sqlState.startsWith('08') ||
+    sqlState === '57P01' ||
+    sqlState === '57P02' ||
+    sqlState === '57P03' ||
+    sqlState === '53300' ||
+    sqlState === '40001' ||
+    sqlState === '40P01'
+  )
+}
+
+/** Whether an error from berth/pg is worth retrying: a retryable SQLSTATE or a broken connection. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof PgError) return err.retryable
+  if (err instanceof PgConnectionError) return true
+  return false
+}
+
+/** Wraps node-postgres' errors: server errors become PgError, socket errors PgConnectionError. */
+export function toPgError(err: unknown): unknown {
+  if (err instanceof BerthError) return err
+  if (err instanceof Error) {
+    const fields = err as Error & ServerErrorFields
+    if (typeof fields.code === 'string' && /^[0-9A-Z]{5}$/.test(fields.code) && 'severity' in fields) {
+      return new PgError({ ...fields, message: err.message }, err)
+    }
+    return new PgConnectionError(`Connection to PostgreSQL failed: ${err.message}`, err)
+  }
+  return err
+}

@@ -1,0 +1,233 @@
+import type pg from 'pg'
+import { BerthError } from '../core/errors.js'
+import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram.js'
+import type { Lease } from '../core/lease.js'
+import type { PoolStats } from '../core/pool-stats.js'
+import { type CloseOptions, Pool } from '../core/pool.js'
+import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
+import { parseDuration } from './duration.js'
+import { PgConfigError } from './errors.js'
+import { endClient, openClient, pingClient } from './pg-client.js'
+import { type ConnectionHost, PgConnection } from './pg-connection.js'
+import { PgError } from './pg-error.js'
+import type { CancelRunningQuery, PgResult, QueryOptions } from './pg-query.js'
+import { PgQueryable } from './pg-queryable.js'
+import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.js'
+
+/** Options of `createPgPool`: the connection and pgxpool settings, plus the pool's own. */
+export interface PgPoolOptions extends PgConfigOptions {
+  /** Name in errors, stats and metrics. Default: `'pg'`. */
+  name?: string
+  /** How long a call waits for a connection: ms or a duration string. Default 30 s. */
+  acquireTimeout?: number | string
+}
+
+/** pgxpool's Stat() fields, berth's core snapshot, and query latency. */
+export interface PgPoolStats {
+  /** Connections lent out (pgxpool AcquiredConns). */
+  readonly acquiredConns: number
+  readonly idleConns: number
+  readonly totalConns: number
+  readonly constructingConns: number
+  readonly maxConns: number
+  readonly acquireCount: number
+  /** Total time callers spent waiting for connections, ms (pgxpool AcquireDuration). */
+  readonly acquireDurationMs: number
+  /** Acquires that had to wait because no connection was idle. */
+  readonly emptyAcquireCount: number
+  /** Acquires that ended by cancellation or timeout. */
+  readonly canceledAcquireCount: number
+  readonly newConnsCount: number
+  readonly maxLifetimeDestroyCount: number
+  readonly maxIdleDestroyCount: number
+  /** Wait for a connection, ms: p50, p90, p99, max. */
+  readonly acquireWaitMs: LatencySummary
+  /** Query round trips, ms. */
+  readonly queryMs: LatencySummary
+  /** Ages of the open connections, ms. */
+  readonly connectionAgeMs: PoolStats['resourceAgeMs']
+  /** The generic pool's full snapshot. */
+  readonly pool: PoolStats
+}
+
+const POOL_KEYS = new Set(['name', 'acquireTimeout'])
+
+/**
+ * A PostgreSQL pool on node-postgres' Client: pgxpool's configuration and statistics, AbortSignal
+ * cancellation, transactions with savepoints, and connections that never crash the process.
+ */
+export class PgPool extends PgQueryable {
+  readonly #config: ResolvedPgConfig
+  readonly #pool: Pool<pg.Client>
+  readonly #queries = new LatencyHistogram()
+  readonly #host: ConnectionHost
+
+  /** @throws PgConfigError naming the field and value at fault */
+  constructor(input?: string | PgPoolOptions, options?: PgPoolOptions) {
+    super()
+    const config = resolvePgConfig(input, options)
+    this.#config = config
+    const extra = config.extra
+    for (const key of Object.keys(extra)) {
+      if (!POOL_KEYS.has(key)) throw new PgConfigError(key, extra[key], 'is not an option of createPgPool')
+    }
+    const name = extra.name === undefined ? 'pg' : String(extra.name)
+    const acquireTimeoutMs = durationOption('acquireTimeout', extra.acquireTimeout, 30_000)
+    const s = config.pool
+    const client = config.client
+    this.#pool = new Pool<pg.Client>({
+      name,
+      create: (signal) => openClient(client, signal, (c) => this.#pool.invalidate(c)),
+      destroy: endClient,
+      validate: pingClient,
+      max: s.max,
+      min: s.min,
+      minIdle: s.minIdle,
+      maxLifetimeMs: s.maxLifetimeMs,
+      maxLifetimeJitterMs: s.maxLifetimeJitterMs,
+      maxIdleMs: s.maxIdleMs,
+      healthCheckPeriodMs: s.healthCheckPeriodMs,
+      acquireTimeoutMs,
+    })
+    const clock = () => performance.now()
+    this.#host = {
+      cancel: destroyOnCancel,
+      recordQuery: (ms) => this.#queries.record(ms),
+      clock,
+    }
+  }
+
+  /** The resolved configuration (its password masked when printed). */
+  get config(): ResolvedPgConfig {
+    return this.#config
+  }
+
+  protected async run<R>(
+    text: string,
+    params: readonly unknown[] | undefined,
+    options: QueryOptions | undefined,
+  ): Promise<PgResult<R>> {
+    const conn = await this.acquire({ signal: options?.signal })
+    try {
+      return await conn.query<R>(text, params, options)
+    } finally {
+      await conn.release()
+    }
+  }
+
+  /** A connection for your exclusive use; give it back with `release()` or `await using`. */
+  async acquire(options?: { signal?: AbortSignal }): Promise<PgConnection> {
+    const lease: Lease<pg.Client> = await this.#pool.acquire({ signal: options?.signal })
+    return new PgConnection(lease, this.#host)
+  }
+
+  /**
+   * Runs `fn` in a transaction: committed when it returns, rolled back when it throws. `tx.tx()`
+   * nests with savepoints. With `retries`, a serialization failure or deadlock runs `fn` again.
+   */
+  async tx<R>(fn: (tx: PgTransaction) => Promise<R>, options: TxOptions = {}): Promise<R> {
+    const begin = beginStatement(options)
+    const retries = options.retries ?? 0
+    if (!Number.isInteger(retries) || retries < 0) {
+      throw new BerthError(
+        'BERTH_INVALID_OPTION',
+        `Invalid option retries: ${String(retries)} (expected an integer >= 0)`,
+      )
+    }
+    const signal = options.signal
+    for (let attempt = 0; ; attempt++) {
+      const conn = await this.acquire({ signal })
+      const runner = {
+        run: <T>(t: string, p: readonly unknown[] | undefined, o: QueryOptions | undefined) =>
+          conn.query<T>(t, p, o),
+      }
+      const tx = new PgTransaction(runner, signal)
+      try {
+        await conn.exec(begin, undefined, { signal })
+        let result: R
+        try {
+          result = await fn(tx)
+        } finally {
+          tx.end()
+        }
+        await conn.exec('COMMIT', undefined, { signal })
+        return result
+      } catch (err) {
+        // release() rolls back an open or failed transaction (or destroys the connection)
+        if (
+          attempt < retries &&
+          err instanceof PgError &&
+          (err.sqlState === '40001' || err.sqlState === '40P01')
+        ) {
+          continue
+        }
+        throw err
+      } finally {
+        await conn.release()
+      }
+    }
+  }
+
+  /** A frozen snapshot with pgxpool's Stat() fields. */
+  stats(): PgPoolStats {
+    const p = this.#pool.stats()
+    const c = p.counters
+    return Object.freeze({
+      acquiredConns: p.leased + p.shared,
+      idleConns: p.idle,
+      totalConns: p.total,
+      constructingConns: p.creating,
+      maxConns: p.max,
+      acquireCount: c.acquires,
+      acquireDurationMs: p.acquireWaitMs.mean * p.acquireWaitMs.count,
+      emptyAcquireCount: c.waitedAcquires,
+      canceledAcquireCount: c.cancellations + c.timeouts,
+      newConnsCount: c.creates,
+      maxLifetimeDestroyCount: c.destroys.lifetime,
+      maxIdleDestroyCount: c.destroys.idle,
+      acquireWaitMs: p.acquireWaitMs,
+      queryMs: this.#queries.summary(),
+      connectionAgeMs: p.resourceAgeMs,
+      pool: p,
+    })
+  }
+
+  /** Resolves once `minConns` connections are open. */
+  ready(options?: { signal?: AbortSignal }): Promise<void> {
+    return this.#pool.ready(options)
+  }
+
+  /** Graceful: no new work, let running work finish, close every connection; forced after `timeoutMs`. */
+  close(options?: CloseOptions): Promise<void> {
+    return this.#pool.close(options)
+  }
+
+  /** Forced: fails waiting callers and closes every connection at once. */
+  destroy(reason?: unknown): Promise<void> {
+    return this.#pool.destroy(reason)
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+/**
+ * Creates a PostgreSQL pool.
+ * @param input a connection string (`postgres://user:pass@host:5432/db?pool_max_conns=10`) or options
+ * @param options options that override the connection string
+ */
+export function createPgPool(input?: string | PgPoolOptions, options?: PgPoolOptions): PgPool {
+  return new PgPool(input, options)
+}
+
+/** Until CancelRequest lands: an aborted query's connection is closed, which stops the query. */
+const destroyOnCancel: CancelRunningQuery = async () => false
+
+function durationOption(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback
+  if (value === Number.POSITIVE_INFINITY) return value
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value
+  if (typeof value === 'string') return parseDuration(value, field)
+  throw new PgConfigError(field, value, 'must be a duration: milliseconds > 0 or a string like "5s"')
+}

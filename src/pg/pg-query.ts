@@ -1,0 +1,78 @@
+import type pg from 'pg'
+import { BerthError } from '../core/errors.js'
+import { toPgError } from './pg-error.js'
+
+/** A query's result: the rows, how many rows the command touched, and the column descriptions. */
+export interface PgResult<R = Record<string, unknown>> {
+  readonly rows: R[]
+  readonly rowCount: number
+  readonly fields: readonly pg.FieldDef[]
+}
+
+/** Options of one query. */
+export interface QueryOptions {
+  /**
+   * Cancels the call: while waiting for a connection it gives up the wait; once the query is on
+   * the wire the server is told to cancel it (CancelRequest), and the connection is reused once it
+   * is ready again, or destroyed if it is not within a bound.
+   */
+  signal?: AbortSignal
+}
+
+/** The query was cancelled by its caller's AbortSignal; `cause` is the signal's reason. */
+export class QueryAbortedError extends BerthError {
+  constructor(reason: unknown) {
+    super('BERTH_QUERY_ABORTED', 'Query aborted by its AbortSignal', { cause: reason })
+  }
+}
+
+/** How a running query is stopped when its signal aborts. Resolves true if the connection is still usable. */
+export type CancelRunningQuery = (client: pg.Client, settled: Promise<unknown>) => Promise<boolean>
+
+/**
+ * Runs one query on a client, translating errors (PgError, PgConnectionError) and honouring the
+ * signal. `onUnusable` is called when an abort left the connection in a state that cannot be
+ * trusted (the caller must then destroy it rather than release it).
+ */
+export async function runQuery<R>(
+  client: pg.Client,
+  text: string,
+  params: readonly unknown[] | undefined,
+  signal: AbortSignal | undefined,
+  cancel: CancelRunningQuery,
+  onUnusable: () => void,
+): Promise<PgResult<R>> {
+  if (signal?.aborted) throw new QueryAbortedError(signal.reason)
+  const running = client.query<R & pg.QueryResultRow>({ text, values: params as unknown[] | undefined })
+  if (signal === undefined) return shape(await running.catch(rethrow))
+  let aborted = false
+  const onAbort = () => {
+    aborted = true
+    void cancel(client, running).then(
+      (usable) => {
+        if (!usable) onUnusable()
+      },
+      () => onUnusable(),
+    )
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    const result = await running
+    if (aborted) throw new QueryAbortedError(signal.reason) // it finished before the cancel landed
+    return shape(result)
+  } catch (err) {
+    if (err instanceof QueryAbortedError) throw err
+    if (aborted) throw new QueryAbortedError(signal.reason)
+    throw toPgError(err)
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+  }
+}
+
+function shape<R>(r: pg.QueryResult<R & pg.QueryResultRow>): PgResult<R> {
+  return { rows: r.rows, rowCount: r.rowCount ?? 0, fields: r.fields }
+}
+
+function rethrow(err: unknown): never {
+  throw toPgError(err)
+}

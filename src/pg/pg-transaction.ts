@@ -1,0 +1,105 @@
+import { BerthError } from '../core/errors.js'
+import type { PgResult, QueryOptions } from './pg-query.js'
+import { PgQueryable } from './pg-queryable.js'
+
+/** Isolation levels of `BEGIN`. */
+export type IsolationLevel = 'read uncommitted' | 'read committed' | 'repeatable read' | 'serializable'
+
+/** Options of `db.tx()`. */
+export interface TxOptions {
+  isolation?: IsolationLevel
+  readOnly?: boolean
+  /** Only meaningful with `serializable` and `readOnly`. */
+  deferrable?: boolean
+  /** Cancels the whole transaction: the wait for a connection and every statement in it. */
+  signal?: AbortSignal
+  /** Retries the whole function this many times after a serialization failure (40001) or deadlock (40P01). Default 0. */
+  retries?: number
+}
+
+/** What a transaction runs its statements on: one exclusive connection. */
+export interface TxRunner {
+  run<R>(
+    text: string,
+    params: readonly unknown[] | undefined,
+    options: QueryOptions | undefined,
+  ): Promise<PgResult<R>>
+}
+
+const ISOLATION = new Set<IsolationLevel>([
+  'read uncommitted',
+  'read committed',
+  'repeatable read',
+  'serializable',
+])
+
+/** Builds the BEGIN statement; options are checked, never interpolated from user text. */
+export function beginStatement(o: TxOptions): string {
+  let sql = 'BEGIN'
+  if (o.isolation !== undefined) {
+    if (!ISOLATION.has(o.isolation)) {
+      throw new BerthError('BERTH_INVALID_OPTION', `Invalid option isolation: ${JSON.stringify(o.isolation)}`)
+    }
+    sql += ` ISOLATION LEVEL ${o.isolation.toUpperCase()}`
+  }
+  if (o.readOnly === true) sql += ' READ ONLY'
+  if (o.deferrable === true) sql += ' DEFERRABLE'
+  return sql
+}
+
+/**
+ * A transaction in progress: `query`/`queryRow`/`exec` run inside it, and `tx()` nests with a
+ * savepoint (rolled back to if the nested function throws). It is only valid while its function
+ * runs; using it afterwards is a typed error.
+ */
+export class PgTransaction extends PgQueryable {
+  readonly #runner: TxRunner
+  readonly #signal: AbortSignal | undefined
+  readonly #depth: number
+  #open = true
+  #savepoints = 0
+
+  /** @internal made by `db.tx()` */
+  constructor(runner: TxRunner, signal: AbortSignal | undefined, depth = 0) {
+    super()
+    this.#runner = runner
+    this.#signal = signal
+    this.#depth = depth
+  }
+
+  protected run<R>(
+    text: string,
+    params: readonly unknown[] | undefined,
+    options: QueryOptions | undefined,
+  ): Promise<PgResult<R>> {
+    if (!this.#open) {
+      return Promise.reject(
+        new BerthError('BERTH_TX_CLOSED', 'This transaction has ended: use it only inside its tx() callback'),
+      )
+    }
+    return this.#runner.run<R>(text, params, { signal: options?.signal ?? this.#signal })
+  }
+
+  /** Runs `fn` in a savepoint: released if it returns, rolled back to if it throws. */
+  async tx<R>(fn: (tx: PgTransaction) => Promise<R>): Promise<R> {
+    const name = `berth_sp_${this.#depth + 1}_${++this.#savepoints}`
+    await this.run(`SAVEPOINT ${name}`, undefined, undefined)
+    const inner = new PgTransaction(this.#runner, this.#signal, this.#depth + 1)
+    try {
+      const result = await fn(inner)
+      await this.run(`RELEASE SAVEPOINT ${name}`, undefined, undefined)
+      return result
+    } catch (err) {
+      await this.run(`ROLLBACK TO SAVEPOINT ${name}`, undefined, undefined)
+      await this.run(`RELEASE SAVEPOINT ${name}`, undefined, undefined)
+      throw err
+    } finally {
+      inner.end()
+    }
+  }
+
+  /** @internal */
+  end(): void {
+    this.#open = false
+  }
+}

@@ -1,0 +1,254 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { inspect } from 'node:util'
+import { PgConfigError, PgError, type PgPool, QueryAbortedError, createPgPool } from '../../src/pg/index.js'
+import { createDatabase } from '../support/postgres.js'
+
+async function withPool<T>(
+  options: Parameters<typeof createPgPool>[1],
+  fn: (db: PgPool) => Promise<T>,
+): Promise<T> {
+  const url = await createDatabase('pgpool')
+  const db = createPgPool(url, options)
+  try {
+    return await fn(db)
+  } finally {
+    await db.close({ timeoutMs: 5000 })
+  }
+}
+
+describe('createPgPool: queries', () => {
+  it('runs query, queryRow and exec with parameters against a real server', async () => {
+    await withPool({ maxConns: 2 }, async (db) => {
+      const r = await db.query<{ n: number; s: string }>('select $1::int as n, $2::text as s', [41, 'x'])
+      assert.deepEqual(r.rows, [{ n: 41, s: 'x' }])
+      assert.equal(r.rowCount, 1)
+      assert.deepEqual(
+        r.fields.map((f) => f.name),
+        ['n', 's'],
+      )
+      assert.deepEqual(await db.queryRow('select 1 as one'), { one: 1 })
+      assert.equal(await db.queryRow('select 1 where false'), null)
+      await db.exec('create table t (id int primary key, v text)')
+      assert.equal(await db.exec('insert into t values (1, $1), (2, $1)', ['a']), 2)
+      assert.equal(await db.exec('update t set v = $1', ['b']), 2)
+    })
+  })
+
+  it('turns a server error into a PgError with SQLSTATE, detail and constraint', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      await db.exec('create table u (id int primary key)')
+      await db.exec('insert into u values (1)')
+      const err = await db.exec('insert into u values (1)').catch((e: unknown) => e)
+      assert.ok(err instanceof PgError)
+      assert.equal(err.code, 'BERTH_PG_QUERY')
+      assert.equal(err.sqlState, '23505')
+      assert.equal(err.constraint, 'u_pkey')
+      assert.match(err.detail ?? '', /Key \(id\)=\(1\) already exists/)
+      assert.equal(err.retryable, false)
+      // the connection is fine afterwards
+      assert.deepEqual(await db.queryRow('select 2 as two'), { two: 2 })
+    })
+  })
+
+  it('rejects unknown options and bad durations with a PgConfigError naming the field', () => {
+    assert.throws(
+      () => createPgPool('postgres://u@127.0.0.1:1/db', { colour: 'blue' } as never),
+      (e: PgConfigError) => e instanceof PgConfigError && e.field === 'colour',
+    )
+    assert.throws(
+      () => createPgPool('postgres://u@127.0.0.1:1/db', { acquireTimeout: 'soon' }),
+      (e: PgConfigError) => e instanceof PgConfigError && e.field === 'acquireTimeout',
+    )
+  })
+
+  it('never shows the password when the pool or its config is printed', async () => {
+    const db = createPgPool('postgres://alice:s3cret-pw@127.0.0.1:1/db')
+    try {
+      assert.doesNotMatch(inspect(db.config, { depth: 5, showHidden: true }), /s3cret-pw/)
+      assert.doesNotMatch(JSON.stringify(db.config), /s3cret-pw/)
+      assert.doesNotMatch(String(db.config), /s3cret-pw/)
+      assert.doesNotMatch(JSON.stringify(db.stats()), /s3cret-pw/)
+    } finally {
+      await db.close()
+    }
+  })
+})
+
+describe('createPgPool: connections and transactions', () => {
+  it('lends an exclusive connection that keeps session state until released, and `await using` releases it', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      {
+        await using conn = await db.acquire()
+        await conn.exec("set application_name = 'berth-test'")
+        assert.deepEqual(await conn.queryRow('show application_name'), { application_name: 'berth-test' })
+        assert.equal(db.stats().acquiredConns, 1)
+      }
+      assert.equal(db.stats().acquiredConns, 0)
+      assert.equal(db.stats().idleConns, 1)
+    })
+  })
+
+  it('commits when the function returns and rolls back when it throws', async () => {
+    await withPool({ maxConns: 2 }, async (db) => {
+      await db.exec('create table acct (id int primary key, balance int)')
+      await db.exec('insert into acct values (1, 100), (2, 0)')
+      await db.tx(async (tx) => {
+        await tx.exec('update acct set balance = balance - 30 where id = 1')
+        await tx.exec('update acct set balance = balance + 30 where id = 2')
+      })
+      await assert.rejects(
+        db.tx(async (tx) => {
+          await tx.exec('update acct set balance = balance - 1000 where id = 1')
+          throw new Error('insufficient funds')
+        }),
+        /insufficient funds/,
+      )
+      const rows = (await db.query<{ id: number; balance: number }>('select * from acct order by id')).rows
+      assert.deepEqual(rows, [
+        { id: 1, balance: 70 },
+        { id: 2, balance: 30 },
+      ])
+    })
+  })
+
+  it('nests transactions with savepoints: an inner failure rolls back only the inner work', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      await db.exec('create table log (msg text)')
+      await db.tx(async (tx) => {
+        await tx.exec("insert into log values ('outer')")
+        await assert.rejects(
+          tx.tx(async (inner) => {
+            await inner.exec("insert into log values ('inner')")
+            throw new Error('inner fails')
+          }),
+          /inner fails/,
+        )
+        await tx.tx(async (inner) => {
+          await inner.exec("insert into log values ('inner ok')")
+        })
+      })
+      const msgs = (await db.query<{ msg: string }>('select msg from log order by msg')).rows.map(
+        (r) => r.msg,
+      )
+      assert.deepEqual(msgs, ['inner ok', 'outer'])
+    })
+  })
+
+  it('sets isolation, read only and deferrable, and refuses writes in a read-only transaction', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      const level = await db.tx(
+        async (tx) =>
+          (await tx.queryRow<{ l: string }>("select current_setting('transaction_isolation') as l"))?.l,
+        {
+          isolation: 'serializable',
+          readOnly: true,
+          deferrable: true,
+        },
+      )
+      assert.equal(level, 'serializable')
+      const err = await db
+        .tx(async (tx) => tx.exec('create table nope (x int)'), { readOnly: true })
+        .catch((e: unknown) => e)
+      assert.ok(err instanceof PgError)
+      assert.equal(err.sqlState, '25006') // read_only_sql_transaction
+      await assert.rejects(
+        db.tx(async () => 1, { isolation: 'chaos' as never }),
+        { code: 'BERTH_INVALID_OPTION' },
+      )
+    })
+  })
+
+  it('retries a transaction after a serialization failure when asked to', async () => {
+    await withPool({ maxConns: 3 }, async (db) => {
+      await db.exec('create table c (id int primary key, n int)')
+      await db.exec('insert into c values (1, 0)')
+      let attempts = 0
+      // Two serializable transactions read then write the same row; one must fail with 40001.
+      const bump = () =>
+        db.tx(
+          async (tx) => {
+            attempts++
+            const row = await tx.queryRow<{ n: number }>('select n from c where id = 1')
+            await sleep(50)
+            await tx.exec('update c set n = $1 where id = 1', [(row?.n ?? 0) + 1])
+          },
+          { isolation: 'serializable', retries: 5 },
+        )
+      await Promise.all([bump(), bump()])
+      assert.deepEqual(await db.queryRow('select n from c where id = 1'), { n: 2 }, 'both increments landed')
+      assert.ok(attempts >= 3, `a serialization failure was retried (attempts: ${attempts})`)
+    })
+  })
+
+  it('rolls back a transaction left open on a released connection before anyone reuses it', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      await db.exec('create table leftover (x int)')
+      const conn = await db.acquire()
+      await conn.exec('begin')
+      await conn.exec('insert into leftover values (1)')
+      await conn.release()
+      const next = await db.acquire()
+      assert.equal(next.client.getTransactionStatus(), 'I')
+      assert.deepEqual(await next.queryRow('select count(*)::int as n from leftover'), { n: 0 })
+      await next.release()
+    })
+  })
+})
+
+describe('createPgPool: failures', () => {
+  it('survives an error on an idle connection without crashing and replaces the connection', async () => {
+    await withPool({ maxConns: 2 }, async (db) => {
+      const victim = await db.acquire()
+      const killer = await db.acquire()
+      const pid = (await victim.queryRow<{ pid: number }>('select pg_backend_pid() as pid'))?.pid
+      await victim.release() // now idle in the pool
+      await killer.exec('select pg_terminate_backend($1)', [pid])
+      await killer.release()
+      // The idle client sees the termination and emits 'error'; the pool drops it. No crash.
+      const deadline = performance.now() + 3000
+      while (db.stats().pool.counters.destroys.error === 0 && performance.now() < deadline) await sleep(20)
+      assert.equal(db.stats().pool.counters.destroys.error, 1, 'the broken idle connection was dropped')
+      const pids = await Promise.all([
+        db.queryRow<{ pid: number }>('select pg_backend_pid() as pid, pg_sleep(0.05)'),
+        db.queryRow<{ pid: number }>('select pg_backend_pid() as pid, pg_sleep(0.05)'),
+      ])
+      assert.ok(
+        pids.every((r) => r?.pid !== pid),
+        'no caller was handed the dead connection',
+      )
+    })
+  })
+
+  it('aborts a running query with its signal and keeps the pool healthy', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      const ac = new AbortController()
+      const started = performance.now()
+      setTimeout(() => ac.abort(new Error('client went away')), 100)
+      const err = await db.query('select pg_sleep(10)', [], { signal: ac.signal }).catch((e: unknown) => e)
+      assert.ok(err instanceof QueryAbortedError, String(err))
+      assert.ok(performance.now() - started < 5000)
+      assert.deepEqual(await db.queryRow('select 3 as three'), { three: 3 }, 'the pool still serves')
+    })
+  })
+
+  it('reports pgxpool statistics', async () => {
+    await withPool({ maxConns: 2 }, async (db) => {
+      await Promise.all([
+        db.query('select pg_sleep(0.05)'),
+        db.query('select pg_sleep(0.05)'),
+        db.query('select 1'),
+      ])
+      const s = db.stats()
+      assert.ok(Object.isFrozen(s))
+      assert.equal(s.maxConns, 2)
+      assert.equal(s.totalConns, 2)
+      assert.equal(s.acquireCount, 3)
+      assert.equal(s.newConnsCount, 2)
+      assert.ok(s.emptyAcquireCount >= 1, 'the third call waited')
+      assert.equal(s.queryMs.count, 3)
+      assert.ok(s.queryMs.max >= 40, `query max ${s.queryMs.max}`)
+    })
+  })
+})
