@@ -93,13 +93,18 @@ export class PoolInventory<T> {
     }
   }
 
-  /** The shared entry with the fewest leases below its capacity, skipping retiring and draining ones. */
-  pickShared(): PoolEntry<T> | undefined {
+  /**
+   * The shared entry with the fewest leases below its capacity, skipping retiring and draining ones
+   * and those `canShare` turns down.
+   */
+  pickShared(canShare?: (resource: T) => boolean): PoolEntry<T> | undefined {
     if (this.shared === 0) return undefined
     let best: PoolEntry<T> | undefined
     for (const e of this.entries) {
       if (e.state === 'shared' && e.sharedLeases < e.capacity && !e.draining && e.retire === undefined) {
-        if (best === undefined || e.sharedLeases < best.sharedLeases) best = e
+        if ((best === undefined || e.sharedLeases < best.sharedLeases) && (canShare === undefined || canShare(e.resource))) {
+          best = e
+        }
       }
     }
     return best

@@ -32,6 +32,12 @@ export interface PoolOptions<T> {
    * connection's depth). A number, or a function read when the resource is created. Default 1.
    */
   capacity?: number | ((resource: T) => number)
+  /**
+   * Asked before a shared lease goes onto a resource that has room: return false to skip it for
+   * now (a pipelined connection whose oldest query is slow, say). Called often: keep it cheap.
+   * Default: every resource with room is eligible.
+   */
+  canShare?: (resource: T) => boolean
   /** Most callers waiting at once; more are refused with `QueueFullError`. Default `Infinity`. */
   maxWaiting?: number
   /** How long `acquire()` waits before `AcquireTimeoutError`, unless the call sets its own. Default 30000. */
@@ -76,6 +82,7 @@ export interface ResolvedPoolOptions<T> {
   readonly max: number
   readonly minIdle: number
   readonly capacity: number | ((resource: T) => number)
+  readonly canShare: ((resource: T) => boolean) | undefined
   readonly maxWaiting: number
   readonly acquireTimeoutMs: number
   readonly createTimeoutMs: number
@@ -102,6 +109,7 @@ const KNOWN = new Set([
   'max',
   'minIdle',
   'capacity',
+  'canShare',
   'maxWaiting',
   'acquireTimeoutMs',
   'createTimeoutMs',
@@ -166,6 +174,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): ResolvedPoolOpti
     max,
     minIdle,
     capacity,
+    canShare: fn('canShare', o.canShare, false),
     maxWaiting: integerOrInfinity('maxWaiting', o.maxWaiting, Number.POSITIVE_INFINITY, 0),
     acquireTimeoutMs: duration('acquireTimeoutMs', o.acquireTimeoutMs, 30_000, false),
     createTimeoutMs: duration('createTimeoutMs', o.createTimeoutMs, Number.POSITIVE_INFINITY, false),

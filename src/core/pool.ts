@@ -145,7 +145,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     const now = this.#o.clock()
     const inv = this.#inv
     if (this.#waiters.size === 0) {
-      const e = shared ? inv.pickShared() : undefined
+      const e = shared ? inv.pickShared(this.#o.canShare) : undefined
       if (e !== undefined) return this.#lendNow(e, true, now, trace)
       let lost = false
       while (inv.idle.length > 0) {
@@ -416,7 +416,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     for (;;) {
       const sh = waiters.shared.head
       if (sh !== undefined) {
-        const e = this.#inv.pickShared()
+        const e = this.#inv.pickShared(this.#o.canShare)
         if (e !== undefined) {
           this.#grant(sh, e, now)
           continue

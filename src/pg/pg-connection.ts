@@ -3,6 +3,7 @@ import { BerthError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
 import { type CancelRunningQuery, type PgResult, type QueryOptions, runQuery } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
+import { statementKind } from './statement-kind.js'
 
 /** What a connection needs from its pool. */
 export interface ConnectionHost {
@@ -15,13 +16,16 @@ export interface ConnectionHost {
 /**
  * A connection held exclusively (from `db.acquire()`, or inside `db.tx()`). Give it back with
  * `release()`, or let `await using` do it. On release, a transaction left open or failed is rolled
- * back, and a connection whose state cannot be trusted (an aborted query that did not stop) is
- * destroyed instead of reused.
+ * back, session state (SET, LISTEN, temporary tables, session advisory locks, prepared statements)
+ * is reset with DISCARD ALL, and a connection whose state cannot be trusted (an aborted query that
+ * did not stop, a failed reset) is destroyed instead of reused.
  */
 export class PgConnection extends PgQueryable implements AsyncDisposable {
   readonly #lease: Lease<pg.Client>
   readonly #host: ConnectionHost
   #broken = false
+  /** A statement changed session state: DISCARD ALL before the next holder. */
+  #dirty = false
   #released: Promise<void> | undefined
 
   /** @internal made by the pool */
@@ -44,6 +48,7 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
     if (this.#released !== undefined) {
       throw new BerthError('BERTH_CONNECTION_RELEASED', 'This connection was released: acquire a new one')
     }
+    if (!this.#dirty && statementKind(text) === 'session') this.#dirty = true
     const started = this.#host.clock()
     try {
       return await runQuery<R>(this.#lease.resource, text, params, options?.signal, this.#host.cancel, () =>
@@ -90,6 +95,13 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
         this.#broken = true
       }
       if (client.getTransactionStatus() !== 'I') this.#broken = true
+    }
+    if (!this.#broken && this.#dirty) {
+      try {
+        await client.query('DISCARD ALL') // settings, temp tables, prepared statements, listens, locks
+      } catch {
+        this.#broken = true
+      }
     }
     if (this.#broken)
       this.#lease.destroy(new BerthError('BERTH_CONNECTION_BROKEN', 'connection not reusable'))

@@ -9,10 +9,11 @@ import { parseDuration } from './duration.js'
 import { PgConfigError } from './errors.js'
 import { endClient, openClient, pingClient } from './pg-client.js'
 import { type ConnectionHost, PgConnection } from './pg-connection.js'
-import { PgError } from './pg-error.js'
+import { PgConnectionError, PgError, toPgError } from './pg-error.js'
 import type { CancelRunningQuery, PgResult, QueryOptions } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
 import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.js'
+import { statementKind } from './statement-kind.js'
 
 /** Options of `createPgPool`: the connection and pgxpool settings, plus the pool's own. */
 export interface PgPoolOptions extends PgConfigOptions {
@@ -20,6 +21,18 @@ export interface PgPoolOptions extends PgConfigOptions {
   name?: string
   /** How long a call waits for a connection: ms or a duration string. Default 30 s. */
   acquireTimeout?: number | string
+  /**
+   * Multiplex plain statements: `db.query`/`queryRow`/`exec` outside a transaction are pipelined
+   * over shared connections instead of taking one each. Default true.
+   */
+  pipeline?: boolean
+  /** Most statements in flight on one shared connection. Default 32. */
+  pipelineDepth?: number
+  /**
+   * A shared connection whose oldest statement has run longer than this (ms or a duration string)
+   * takes no more, so one slow query does not hold up fast ones queued behind it. Default 50 ms.
+   */
+  pipelineSlowQuery?: number | string
 }
 
 /** pgxpool's Stat() fields, berth's core snapshot, and query latency. */
@@ -50,7 +63,7 @@ export interface PgPoolStats {
   readonly pool: PoolStats
 }
 
-const POOL_KEYS = new Set(['name', 'acquireTimeout'])
+const POOL_KEYS = new Set(['name', 'acquireTimeout', 'pipeline', 'pipelineDepth', 'pipelineSlowQuery'])
 
 /**
  * A PostgreSQL pool on node-postgres' Client: pgxpool's configuration and statistics, AbortSignal
@@ -61,6 +74,9 @@ export class PgPool extends PgQueryable {
   readonly #pool: Pool<pg.Client>
   readonly #queries = new LatencyHistogram()
   readonly #host: ConnectionHost
+  readonly #pipeline: boolean
+  /** Start times of the statements in flight on each shared connection, oldest first. */
+  readonly #inFlight = new WeakMap<pg.Client, number[]>()
 
   /** @throws PgConfigError naming the field and value at fault */
   constructor(input?: string | PgPoolOptions, options?: PgPoolOptions) {
@@ -73,11 +89,28 @@ export class PgPool extends PgQueryable {
     }
     const name = extra.name === undefined ? 'pg' : String(extra.name)
     const acquireTimeoutMs = durationOption('acquireTimeout', extra.acquireTimeout, 30_000)
+    const pipeline = extra.pipeline ?? true
+    if (typeof pipeline !== 'boolean') throw new PgConfigError('pipeline', pipeline, 'must be true or false')
+    this.#pipeline = pipeline
+    const depth = extra.pipelineDepth ?? 32
+    if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 1) {
+      throw new PgConfigError('pipelineDepth', depth, 'must be an integer >= 1')
+    }
+    const slowMs = durationOption('pipelineSlowQuery', extra.pipelineSlowQuery, 50)
     const s = config.pool
-    const client = config.client
+    // node-postgres reads its settings through property access, so a derived object keeps the
+    // non-enumerable password of the resolved config.
+    const client: typeof config.client = pipeline
+      ? Object.create(config.client, { pipeline: { value: true, enumerable: true } })
+      : config.client
     this.#pool = new Pool<pg.Client>({
       name,
       create: (signal) => openClient(client, signal, (c) => this.#pool.invalidate(c)),
+      capacity: pipeline ? depth : 1,
+      canShare: (c) => {
+        const q = this.#inFlight.get(c)
+        return q === undefined || q.length === 0 || performance.now() - q[0]! < slowMs
+      },
       destroy: endClient,
       validate: pingClient,
       max: s.max,
@@ -107,11 +140,48 @@ export class PgPool extends PgQueryable {
     params: readonly unknown[] | undefined,
     options: QueryOptions | undefined,
   ): Promise<PgResult<R>> {
+    const kind = statementKind(text)
+    if (kind === 'begin') {
+      throw new BerthError(
+        'BERTH_PG_USE_TX',
+        'A transaction cannot span pool-level calls, which may each run on another connection: use db.tx() or db.acquire()',
+      )
+    }
+    // A signal runs exclusive: a CancelRequest stops whatever the backend runs, which on a shared
+    // pipeline could be another caller's statement.
+    if (this.#pipeline && kind === 'shareable' && options?.signal === undefined)
+      return this.#runShared<R>(text, params)
     const conn = await this.acquire({ signal: options?.signal })
     try {
       return await conn.query<R>(text, params, options)
     } finally {
       await conn.release()
+    }
+  }
+
+  /** Runs a plain statement pipelined on a shared connection. */
+  async #runShared<R>(text: string, params: readonly unknown[] | undefined): Promise<PgResult<R>> {
+    const lease = await this.#pool.acquire({ shared: true })
+    const client = lease.resource
+    let queue = this.#inFlight.get(client)
+    if (queue === undefined) {
+      queue = []
+      this.#inFlight.set(client, queue)
+    }
+    const started = performance.now()
+    queue.push(started)
+    try {
+      const r = await client.query<R & pg.QueryResultRow>({ text, values: params as unknown[] | undefined })
+      return { rows: r.rows, rowCount: r.rowCount ?? 0, fields: r.fields }
+    } catch (err) {
+      const e = toPgError(err)
+      if (e instanceof PgConnectionError && !lease.released) lease.destroy(e)
+      throw e
+    } finally {
+      const i = queue.indexOf(started)
+      if (i >= 0) queue.splice(i, 1)
+      this.#queries.record(performance.now() - started)
+      if (!lease.released) lease.release()
     }
   }
 

@@ -109,6 +109,31 @@ describe('shared leases', () => {
     await pool.close()
   })
 
+  it('skips resources that canShare turns down, creating another while under max', async () => {
+    let next = 0
+    const busy = new Set<number>()
+    const pool = new Pool<Chan>({
+      create: async () => ({ id: ++next }),
+      destroy: () => {},
+      max: 2,
+      capacity: 10,
+      canShare: (c) => !busy.has(c.id),
+    })
+    const a = await pool.acquire({ shared: true })
+    assert.equal(a.resource.id, 1)
+    busy.add(1) // say its oldest query is slow
+    const b = await pool.acquire({ shared: true })
+    assert.equal(b.resource.id, 2, 'a new resource rather than queueing behind the slow one')
+    busy.add(2)
+    const c = pool.acquire({ shared: true, timeoutMs: 2000 })
+    busy.delete(1)
+    a.release() // an event on resource 1 lets the waiter in
+    const lease = await c
+    assert.equal(lease.resource.id, 1)
+    for (const l of [b, lease]) l.release()
+    await pool.close()
+  })
+
   it('retires a shared resource given back as broken once its other leases are done', async () => {
     const pool = channels(1, 3)
     const a = await pool.acquire({ shared: true })

@@ -234,7 +234,7 @@ describe('createPgPool: failures', () => {
   })
 
   it('reports pgxpool statistics', async () => {
-    await withPool({ maxConns: 2 }, async (db) => {
+    await withPool({ maxConns: 2, pipeline: false }, async (db) => {
       await Promise.all([
         db.query('select pg_sleep(0.05)'),
         db.query('select pg_sleep(0.05)'),
@@ -249,6 +249,84 @@ describe('createPgPool: failures', () => {
       assert.ok(s.emptyAcquireCount >= 1, 'the third call waited')
       assert.equal(s.queryMs.count, 3)
       assert.ok(s.queryMs.max >= 40, `query max ${s.queryMs.max}`)
+    })
+  })
+})
+
+describe('createPgPool: multiplexing', () => {
+  it('pipelines plain statements over few shared connections, where pipeline: false takes one each', async () => {
+    const run = (db: PgPool) =>
+      Promise.all(
+        Array.from({ length: 64 }, (_, i) => db.queryRow<{ n: number }>('select $1::int as n', [i])),
+      )
+    await withPool({ maxConns: 8 }, async (db) => {
+      const rows = await run(db)
+      assert.deepEqual(
+        rows.map((r) => r?.n),
+        Array.from({ length: 64 }, (_, i) => i),
+        'every caller got its own answer',
+      )
+      assert.ok(db.stats().totalConns <= 2, `${db.stats().totalConns} connections for 64 callers at depth 32`)
+    })
+    await withPool({ maxConns: 8, pipeline: false }, async (db) => {
+      await run(db)
+      assert.equal(db.stats().totalConns, 8)
+    })
+  })
+
+  it('keeps an error in one pipelined statement from touching the others', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      const results = await Promise.allSettled([
+        db.queryRow('select 1 as a'),
+        db.queryRow('select 1 / 0 as boom'),
+        db.queryRow('select 2 as b'),
+      ])
+      assert.deepEqual(results[0], { status: 'fulfilled', value: { a: 1 } })
+      assert.equal(results[1]?.status, 'rejected')
+      assert.equal(((results[1] as PromiseRejectedResult).reason as PgError).sqlState, '22012')
+      assert.deepEqual(results[2], { status: 'fulfilled', value: { b: 2 } })
+      assert.equal(db.stats().totalConns, 1, 'all three shared one connection')
+    })
+  })
+
+  it('stops adding statements behind a slow one: fast queries go to another connection', async () => {
+    await withPool({ maxConns: 4, pipelineSlowQuery: 30 }, async (db) => {
+      let slowDone = false
+      const slow = db.query('select pg_sleep(0.6)').then(() => {
+        slowDone = true
+      })
+      await sleep(80) // the slow statement is now older than pipelineSlowQuery
+      const fast = await Promise.all(Array.from({ length: 20 }, () => db.queryRow('select 1 as one')))
+      assert.equal(fast.length, 20)
+      assert.equal(slowDone, false, 'the fast queries finished while the slow one still ran')
+      await slow
+    })
+  })
+
+  it('runs session-changing statements on a connection that is reset before reuse', async () => {
+    await withPool({ maxConns: 2 }, async (db) => {
+      await db.exec("set application_name = 'leaked'")
+      const names = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          db.queryRow<{ n: string }>("select current_setting('application_name') as n"),
+        ),
+      )
+      assert.ok(
+        names.every((r) => r?.n !== 'leaked'),
+        'a SET through db.query never leaks to later callers',
+      )
+      await db.exec('create temp table scratch (x int)')
+      const seen = await db.queryRow<{ n: number }>(
+        "select count(*)::int as n from pg_class where relname = 'scratch'",
+      )
+      assert.equal(seen?.n, 0, 'the temporary table went with DISCARD ALL')
+    })
+  })
+
+  it('refuses BEGIN through a pool-level call with a typed error', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      await assert.rejects(db.exec('begin'), { code: 'BERTH_PG_USE_TX' })
+      await assert.rejects(db.query('  -- comment\n START TRANSACTION'), { code: 'BERTH_PG_USE_TX' })
     })
   })
 })
