@@ -4,6 +4,7 @@ import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram
 import type { Lease } from '../core/lease.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { type CloseOptions, Pool } from '../core/pool.js'
+import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limitsFromRow } from './budget.js'
 import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
 import { parseDuration } from './duration.js'
 import { PgConfigError } from './errors.js'
@@ -33,6 +34,13 @@ export interface PgPoolOptions extends PgConfigOptions {
    * takes no more, so one slow query does not hold up fast ones queued behind it. Default 50 ms.
    */
   pipelineSlowQuery?: number | string
+  /** Instances of the service sharing the server, for the connection-budget check. Default 1. */
+  instances?: number
+  /**
+   * Check maxConns x instances against the server's max_connections when the first connection
+   * opens, and warn (process warning BERTH_PG_BUDGET) when it does not fit. Default true.
+   */
+  budgetCheck?: boolean
 }
 
 /** pgxpool's Stat() fields, berth's core snapshot, and query latency. */
@@ -63,7 +71,15 @@ export interface PgPoolStats {
   readonly pool: PoolStats
 }
 
-const POOL_KEYS = new Set(['name', 'acquireTimeout', 'pipeline', 'pipelineDepth', 'pipelineSlowQuery'])
+const POOL_KEYS = new Set([
+  'name',
+  'acquireTimeout',
+  'pipeline',
+  'pipelineDepth',
+  'pipelineSlowQuery',
+  'instances',
+  'budgetCheck',
+])
 
 /**
  * A PostgreSQL pool on node-postgres' Client: pgxpool's configuration and statistics, AbortSignal
@@ -77,6 +93,9 @@ export class PgPool extends PgQueryable {
   readonly #pipeline: boolean
   /** Start times of the statements in flight on each shared connection, oldest first. */
   readonly #inFlight = new WeakMap<pg.Client, number[]>()
+  readonly #instances: number
+  #budgetPending: boolean
+  #lastBudget: BudgetReport | undefined
 
   /** @throws PgConfigError naming the field and value at fault */
   constructor(input?: string | PgPoolOptions, options?: PgPoolOptions) {
@@ -97,6 +116,15 @@ export class PgPool extends PgQueryable {
       throw new PgConfigError('pipelineDepth', depth, 'must be an integer >= 1')
     }
     const slowMs = durationOption('pipelineSlowQuery', extra.pipelineSlowQuery, 50)
+    const instances = extra.instances ?? 1
+    if (typeof instances !== 'number' || !Number.isInteger(instances) || instances < 1) {
+      throw new PgConfigError('instances', instances, 'must be an integer >= 1')
+    }
+    this.#instances = instances
+    const budgetCheck = extra.budgetCheck ?? true
+    if (typeof budgetCheck !== 'boolean')
+      throw new PgConfigError('budgetCheck', budgetCheck, 'must be true or false')
+    this.#budgetPending = budgetCheck
     const s = config.pool
     // node-postgres reads its settings through property access, so a derived object keeps the
     // non-enumerable password of the resolved config.
@@ -105,7 +133,15 @@ export class PgPool extends PgQueryable {
       : config.client
     this.#pool = new Pool<pg.Client>({
       name,
-      create: (signal) => openClient(client, signal, (c) => this.#pool.invalidate(c)),
+      create: async (signal) => {
+        const c = await openClient(client, signal, (broken) => this.#pool.invalidate(broken))
+        if (this.#budgetPending) {
+          // once, on the first connection, before anyone else uses it
+          this.#budgetPending = false
+          await this.#assess(c, {}).then((r) => this.#warnIfOver(r), noop)
+        }
+        return c
+      },
       capacity: pipeline ? depth : 1,
       canShare: (c) => {
         const q = this.#inFlight.get(c)
@@ -238,6 +274,41 @@ export class PgPool extends PgQueryable {
     }
   }
 
+  /**
+   * Reads the server's max_connections and reserved connections and judges `maxConns x instances`
+   * against them with the seed's formula. Warns (BERTH_PG_BUDGET) when over budget.
+   */
+  async checkBudget(options: BudgetOptions = {}): Promise<BudgetReport> {
+    const conn = await this.acquire()
+    try {
+      const report = await this.#assess(conn.client, options)
+      this.#warnIfOver(report)
+      return report
+    } finally {
+      await conn.release()
+    }
+  }
+
+  /** The last budget assessment, if one ran. */
+  get budget(): BudgetReport | undefined {
+    return this.#lastBudget
+  }
+
+  async #assess(client: pg.Client, options: BudgetOptions): Promise<BudgetReport> {
+    const r = await client.query(LIMITS_QUERY)
+    const report = assessBudget(limitsFromRow(r.rows[0]), this.#config.pool.max, {
+      instances: this.#instances,
+      ...options,
+    })
+    this.#lastBudget = report
+    return report
+  }
+
+  #warnIfOver(report: BudgetReport): void {
+    if (report.overBudget)
+      process.emitWarning(`Pool '${this.#pool.name}': ${report.summary}`, { code: 'BERTH_PG_BUDGET' })
+  }
+
   /** A frozen snapshot with pgxpool's Stat() fields. */
   stats(): PgPoolStats {
     const p = this.#pool.stats()
@@ -301,3 +372,5 @@ function durationOption(field: string, value: unknown, fallback: number): number
   if (typeof value === 'string') return parseDuration(value, field)
   throw new PgConfigError(field, value, 'must be a duration: milliseconds > 0 or a string like "5s"')
 }
+
+function noop(): void {}
