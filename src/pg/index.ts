@@ -2,6 +2,12 @@
  * berth/pg: a PostgreSQL pool on node-postgres' Client, built on berth's core Pool.
  */
 export {
+  assessBudget,
+  type BudgetOptions,
+  type BudgetReport,
+  type ServerConnectionLimits,
+} from './budget.js'
+export {
   type PgClientConfig,
   type PgConfigOptions,
   type PgEnv,
