@@ -4,6 +4,7 @@ import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram
 import type { Lease } from '../core/lease.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { type CloseOptions, Pool } from '../core/pool.js'
+import { backendKeyOf, sendCancelRequest } from './cancel-request.js'
 import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limitsFromRow } from './budget.js'
 import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
 import { parseDuration } from './duration.js'
@@ -11,7 +12,7 @@ import { PgConfigError } from './errors.js'
 import { endClient, openClient, pingClient } from './pg-client.js'
 import { type ConnectionHost, PgConnection } from './pg-connection.js'
 import { PgConnectionError, PgError, toPgError } from './pg-error.js'
-import type { CancelRunningQuery, PgResult, QueryOptions } from './pg-query.js'
+import type { PgResult, QueryOptions } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
 import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.js'
 import { statementKind } from './statement-kind.js'
@@ -159,8 +160,9 @@ export class PgPool extends PgQueryable {
       acquireTimeoutMs,
     })
     const clock = () => performance.now()
+    const target = { host: client.host ?? 'localhost', port: client.port ?? 5432, ssl: client.ssl }
     this.#host = {
-      cancel: destroyOnCancel,
+      cancel: (c, settled) => cancelRunningQuery(target, c, settled),
       recordQuery: (ms) => this.#queries.record(ms),
       clock,
     }
@@ -362,8 +364,40 @@ export function createPgPool(input?: string | PgPoolOptions, options?: PgPoolOpt
   return new PgPool(input, options)
 }
 
-/** Until CancelRequest lands: an aborted query's connection is closed, which stops the query. */
-const destroyOnCancel: CancelRunningQuery = async () => false
+/** How long an aborted query may take to stop after its CancelRequest before its connection is destroyed. */
+const CANCEL_SETTLE_MS = 5000
+
+/**
+ * Stops a query whose caller aborted: a CancelRequest to the server, then wait (bounded) for the
+ * query to end. True if it ended, so the connection can be reused; false means destroy it.
+ */
+async function cancelRunningQuery(
+  target: Parameters<typeof sendCancelRequest>[0],
+  client: pg.Client,
+  settled: Promise<unknown>,
+): Promise<boolean> {
+  const key = backendKeyOf(client)
+  if (key === undefined) return false
+  try {
+    await sendCancelRequest(target, key, { timeoutMs: CANCEL_SETTLE_MS })
+  } catch {
+    return false
+  }
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), CANCEL_SETTLE_MS)
+    timer.unref()
+  })
+  const ended = settled.then(
+    () => true,
+    () => true,
+  )
+  try {
+    return await Promise.race([ended, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
 
 function durationOption(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback

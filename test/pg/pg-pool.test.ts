@@ -221,15 +221,48 @@ describe('createPgPool: failures', () => {
     })
   })
 
-  it('aborts a running query with its signal and keeps the pool healthy', async () => {
+  it('aborts a running query with a CancelRequest: the backend stops it and the connection is reused', async () => {
     await withPool({ maxConns: 1 }, async (db) => {
+      const pid = (
+        await db.queryRow<{ pid: number }>('select pg_backend_pid() as pid', [], {
+          signal: AbortSignal.timeout(5000),
+        })
+      )?.pid
       const ac = new AbortController()
       const started = performance.now()
-      setTimeout(() => ac.abort(new Error('client went away')), 100)
-      const err = await db.query('select pg_sleep(10)', [], { signal: ac.signal }).catch((e: unknown) => e)
+      setTimeout(() => ac.abort(new Error('client went away')), 150)
+      const err = await db.query('select pg_sleep(30)', [], { signal: ac.signal }).catch((e: unknown) => e)
       assert.ok(err instanceof QueryAbortedError, String(err))
-      assert.ok(performance.now() - started < 5000)
-      assert.deepEqual(await db.queryRow('select 3 as three'), { three: 3 }, 'the pool still serves')
+      assert.equal((err.cause as Error).message, 'client went away')
+      assert.ok(performance.now() - started < 5000, 'the abort ended the call promptly')
+      // Seen from a separate client: the backend is no longer running the query.
+      const { default: pg } = await import('pg')
+      const observer = new pg.Client(db.config.client)
+      await observer.connect()
+      try {
+        const active = await observer.query(
+          "select count(*)::int as n from pg_stat_activity where query like 'select pg_sleep(30)%' and state = 'active'",
+        )
+        assert.equal(active.rows[0].n, 0)
+      } finally {
+        await observer.end()
+      }
+      const again = await db.queryRow<{ pid: number }>('select pg_backend_pid() as pid', [], {
+        signal: AbortSignal.timeout(5000),
+      })
+      assert.equal(again?.pid, pid, 'the same connection serves the next call')
+      assert.equal(db.stats().pool.counters.destroys.error, 0, 'nothing was destroyed')
+    })
+  })
+
+  it('gives up the wait for a connection when the signal aborts first', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      const held = await db.acquire()
+      const ac = new AbortController()
+      setTimeout(() => ac.abort(new Error('gave up')), 50)
+      await assert.rejects(db.query('select 1', [], { signal: ac.signal }), { code: 'BERTH_ACQUIRE_ABORTED' })
+      await held.release()
+      assert.deepEqual(await db.queryRow('select 1 as one'), { one: 1 })
     })
   })
 
