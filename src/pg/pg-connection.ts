@@ -1,7 +1,13 @@
 import type pg from 'pg'
 import { BerthError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
-import { type CancelRunningQuery, type PgResult, type QueryOptions, runQuery } from './pg-query.js'
+import {
+  type CancelRunningQuery,
+  type PgResult,
+  type QueryOptions,
+  callSignal,
+  runQuery,
+} from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
 import { statementKind } from './statement-kind.js'
 
@@ -49,11 +55,14 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
       throw new BerthError('BERTH_CONNECTION_RELEASED', 'This connection was released: acquire a new one')
     }
     if (!this.#dirty && statementKind(text) === 'session') this.#dirty = true
+    const { signal, timedOut } = callSignal(options)
     const started = this.#host.clock()
     try {
-      return await runQuery<R>(this.#lease.resource, text, params, options?.signal, this.#host.cancel, () =>
+      return await runQuery<R>(this.#lease.resource, text, params, signal, this.#host.cancel, () =>
         this.#markBroken(),
       )
+    } catch (err) {
+      throw timedOut(err)
     } finally {
       this.#host.recordQuery(this.#host.clock() - started)
     }

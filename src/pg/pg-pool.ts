@@ -4,15 +4,15 @@ import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram
 import type { Lease } from '../core/lease.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { type CloseOptions, Pool } from '../core/pool.js'
-import { backendKeyOf, sendCancelRequest } from './cancel-request.js'
 import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limitsFromRow } from './budget.js'
+import { backendKeyOf, sendCancelRequest } from './cancel-request.js'
 import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
 import { parseDuration } from './duration.js'
 import { PgConfigError } from './errors.js'
 import { endClient, openClient, pingClient } from './pg-client.js'
 import { type ConnectionHost, PgConnection } from './pg-connection.js'
 import { PgConnectionError, PgError, toPgError } from './pg-error.js'
-import type { PgResult, QueryOptions } from './pg-query.js'
+import { type PgResult, type QueryOptions, callSignal } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
 import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.js'
 import { statementKind } from './statement-kind.js'
@@ -185,13 +185,27 @@ export class PgPool extends PgQueryable {
         'A transaction cannot span pool-level calls, which may each run on another connection: use db.tx() or db.acquire()',
       )
     }
-    // A signal runs exclusive: a CancelRequest stops whatever the backend runs, which on a shared
-    // pipeline could be another caller's statement.
-    if (this.#pipeline && kind === 'shareable' && options?.signal === undefined)
+    // A signal or timeout runs exclusive: a CancelRequest stops whatever the backend runs, which on
+    // a shared pipeline could be another caller's statement.
+    if (
+      this.#pipeline &&
+      kind === 'shareable' &&
+      options?.signal === undefined &&
+      options?.timeoutMs === undefined
+    ) {
       return this.#runShared<R>(text, params)
-    const conn = await this.acquire({ signal: options?.signal })
+    }
+    const { signal, timedOut } = callSignal(options)
+    let conn: PgConnection
     try {
-      return await conn.query<R>(text, params, options)
+      conn = await this.acquire({ signal })
+    } catch (err) {
+      throw timedOut(err)
+    }
+    try {
+      return await conn.query<R>(text, params, { signal })
+    } catch (err) {
+      throw timedOut(err)
     } finally {
       await conn.release()
     }

@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import { BerthError } from '../core/errors.js'
+import { BerthError, InvalidOptionError } from '../core/errors.js'
 import { toPgError } from './pg-error.js'
 
 /** A query's result: the rows, how many rows the command touched, and the column descriptions. */
@@ -17,12 +17,59 @@ export interface QueryOptions {
    * is ready again, or destroyed if it is not within a bound.
    */
   signal?: AbortSignal
+  /**
+   * Limits the whole call (the wait for a connection and the query) to this many ms; a query that
+   * runs over is cancelled on the server like an aborted one (`QueryTimeoutError`). The pool-wide
+   * limit is the `statement_timeout` setting, enforced by the server. Default none.
+   */
+  timeoutMs?: number
 }
 
 /** The query was cancelled by its caller's AbortSignal; `cause` is the signal's reason. */
 export class QueryAbortedError extends BerthError {
   constructor(reason: unknown) {
     super('BERTH_QUERY_ABORTED', 'Query aborted by its AbortSignal', { cause: reason })
+  }
+}
+
+/** The call ran past its `timeoutMs`; the query was cancelled on the server. */
+export class QueryTimeoutError extends BerthError {
+  readonly timeoutMs: number
+
+  constructor(timeoutMs: number) {
+    super('BERTH_QUERY_TIMEOUT', `Query timed out after ${timeoutMs} ms (timeoutMs) and was cancelled`)
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/**
+ * The signal a call runs under: the caller's, joined with a timer for `timeoutMs`. `timedOut`
+ * turns an abort caused by that timer into a QueryTimeoutError.
+ */
+export function callSignal(options: QueryOptions | undefined): {
+  signal: AbortSignal | undefined
+  timedOut: (err: unknown) => unknown
+} {
+  const ms = options?.timeoutMs
+  if (ms === undefined) return { signal: options?.signal, timedOut: (err) => err }
+  if (typeof ms !== 'number' || Number.isNaN(ms) || ms <= 0) {
+    throw new InvalidOptionError('timeoutMs', ms, 'a duration in milliseconds > 0')
+  }
+  const timer = AbortSignal.timeout(ms) // its timer is unref'ed
+  const signal = options?.signal === undefined ? timer : AbortSignal.any([options.signal, timer])
+  return {
+    signal,
+    timedOut: (err) => {
+      const byTimer = timer.aborted && (options?.signal === undefined || !options.signal.aborted)
+      if (!byTimer) return err
+      if (
+        err instanceof QueryAbortedError ||
+        (err instanceof BerthError && err.code === 'BERTH_ACQUIRE_ABORTED')
+      ) {
+        return new QueryTimeoutError(ms)
+      }
+      return err
+    },
   }
 }
 

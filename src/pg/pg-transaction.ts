@@ -77,7 +77,12 @@ export class PgTransaction extends PgQueryable {
         new BerthError('BERTH_TX_CLOSED', 'This transaction has ended: use it only inside its tx() callback'),
       )
     }
-    return this.#runner.run<R>(text, params, { signal: options?.signal ?? this.#signal })
+    const own = options?.signal
+    const signal =
+      own === undefined || this.#signal === undefined
+        ? (own ?? this.#signal)
+        : AbortSignal.any([own, this.#signal])
+    return this.#runner.run<R>(text, params, { ...options, signal })
   }
 
   /** Runs `fn` in a savepoint: released if it returns, rolled back to if it throws. */

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect } from 'node:util'
-import { PgConfigError, PgError, type PgPool, QueryAbortedError, createPgPool } from '../../src/pg/index.js'
+import {
+  PgConfigError,
+  PgError,
+  type PgPool,
+  QueryAbortedError,
+  QueryTimeoutError,
+  createPgPool,
+} from '../../src/pg/index.js'
 import { createDatabase } from '../support/postgres.js'
 
 async function withPool<T>(
@@ -252,6 +259,22 @@ describe('createPgPool: failures', () => {
       })
       assert.equal(again?.pid, pid, 'the same connection serves the next call')
       assert.equal(db.stats().pool.counters.destroys.error, 0, 'nothing was destroyed')
+    })
+  })
+
+  it('times out a call with timeoutMs: the query is cancelled and a QueryTimeoutError says so', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      const err = await db.query('select pg_sleep(30)', [], { timeoutMs: 150 }).catch((e: unknown) => e)
+      assert.ok(err instanceof QueryTimeoutError, String(err))
+      assert.equal(err.code, 'BERTH_QUERY_TIMEOUT')
+      assert.equal(err.timeoutMs, 150)
+      // inside a transaction too, per statement
+      const inTx = await db
+        .tx(async (tx) => tx.exec('select pg_sleep(30)', [], { timeoutMs: 100 }))
+        .catch((e: unknown) => e)
+      assert.ok(inTx instanceof QueryTimeoutError, String(inTx))
+      assert.deepEqual(await db.queryRow('select 1 as one'), { one: 1 })
+      await assert.rejects(db.query('select 1', [], { timeoutMs: -1 }), { code: 'BERTH_INVALID_OPTION' })
     })
   })
 
