@@ -228,6 +228,35 @@ describe('createPgPool: failures', () => {
     })
   })
 
+  it('replaces every connection after pg_terminate_backend of all of them, unseen by callers', async () => {
+    for (const pipeline of [true, false]) {
+      await withPool({ maxConns: 4, minConns: 4, pipeline }, async (db) => {
+        await db.ready()
+        const { default: pg } = await import('pg')
+        const admin = new pg.Client(db.config.client)
+        await admin.connect()
+        try {
+          const killed = await admin.query(
+            'select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+          )
+          assert.equal(killed.rows[0].n, 4, 'all four pool connections were terminated')
+        } finally {
+          await admin.end()
+        }
+        await sleep(200) // the terminations reach the idle clients, which report them to the pool
+        const rows = await Promise.all(
+          Array.from({ length: 12 }, (_, i) => db.queryRow<{ i: number }>('select $1::int as i', [i])),
+        )
+        assert.deepEqual(
+          rows.map((r) => r?.i),
+          Array.from({ length: 12 }, (_, i) => i),
+          `no caller saw an error (pipeline: ${pipeline})`,
+        )
+        assert.ok(db.stats().pool.counters.destroys.error >= 4, 'the dead connections were dropped')
+      })
+    }
+  })
+
   it('aborts a running query with a CancelRequest: the backend stops it and the connection is reused', async () => {
     await withPool({ maxConns: 1 }, async (db) => {
       const pid = (
