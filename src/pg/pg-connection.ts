@@ -13,6 +13,8 @@ import { statementKind } from './statement-kind.js'
 
 /** What a connection needs from its pool. */
 export interface ConnectionHost {
+  /** Behind PgBouncer in transaction mode: refuse statements that leave session state. */
+  readonly noSessionState: boolean
   readonly cancel: CancelRunningQuery
   /** Records a query's duration in ms. */
   recordQuery(ms: number): void
@@ -54,7 +56,10 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
     if (this.#released !== undefined) {
       throw new BerthError('BERTH_CONNECTION_RELEASED', 'This connection was released: acquire a new one')
     }
-    if (!this.#dirty && statementKind(text) === 'session') this.#dirty = true
+    if (statementKind(text) === 'session') {
+      if (this.#host.noSessionState) throw sessionStateError()
+      this.#dirty = true
+    }
     const { signal, timedOut } = callSignal(options)
     const started = this.#host.clock()
     try {
@@ -116,4 +121,12 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
       this.#lease.destroy(new BerthError('BERTH_CONNECTION_BROKEN', 'connection not reusable'))
     else this.#lease.release()
   }
+}
+
+/** A statement that would leave session state on a server connection PgBouncer shares. */
+export function sessionStateError(): BerthError {
+  return new BerthError(
+    'BERTH_PG_SESSION_STATE',
+    "This statement leaves session state (SET, LISTEN, PREPARE, temporary objects, session locks) that PgBouncer in transaction mode would hand to other clients (pgbouncer: 'transaction'); use SET LOCAL inside db.tx()",
+  )
 }

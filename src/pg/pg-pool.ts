@@ -10,7 +10,7 @@ import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './
 import { parseDuration } from './duration.js'
 import { PgConfigError } from './errors.js'
 import { endClient, openClient, pingClient } from './pg-client.js'
-import { type ConnectionHost, PgConnection } from './pg-connection.js'
+import { type ConnectionHost, PgConnection, sessionStateError } from './pg-connection.js'
 import { PgConnectionError, PgError, toPgError } from './pg-error.js'
 import { type PgResult, type QueryOptions, callSignal } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
@@ -35,6 +35,13 @@ export interface PgPoolOptions extends PgConfigOptions {
    * takes no more, so one slow query does not hold up fast ones queued behind it. Default 50 ms.
    */
   pipelineSlowQuery?: number | string
+  /**
+   * Behind PgBouncer in transaction mode, a server connection belongs to a client only for one
+   * transaction: `'transaction'` turns pipelining off and refuses statements that would leave
+   * session state behind (SET, LISTEN, PREPARE, temporary tables...; use SET LOCAL in db.tx()),
+   * and skips the budget check (PgBouncer has its own limits). Default: none.
+   */
+  pgbouncer?: 'transaction' | false
   /** Instances of the service sharing the server, for the connection-budget check. Default 1. */
   instances?: number
   /**
@@ -80,6 +87,7 @@ const POOL_KEYS = new Set([
   'pipelineSlowQuery',
   'instances',
   'budgetCheck',
+  'pgbouncer',
 ])
 
 /**
@@ -109,7 +117,14 @@ export class PgPool extends PgQueryable {
     }
     const name = extra.name === undefined ? 'pg' : String(extra.name)
     const acquireTimeoutMs = durationOption('acquireTimeout', extra.acquireTimeout, 30_000)
-    const pipeline = extra.pipeline ?? true
+    const bouncer = extra.pgbouncer ?? false
+    if (bouncer !== false && bouncer !== 'transaction') {
+      throw new PgConfigError('pgbouncer', bouncer, "must be 'transaction' or false")
+    }
+    if (bouncer === 'transaction' && extra.pipeline === true) {
+      throw new PgConfigError('pipeline', true, "cannot be used with pgbouncer: 'transaction'")
+    }
+    const pipeline = extra.pipeline ?? bouncer === false
     if (typeof pipeline !== 'boolean') throw new PgConfigError('pipeline', pipeline, 'must be true or false')
     this.#pipeline = pipeline
     const depth = extra.pipelineDepth ?? 32
@@ -122,7 +137,7 @@ export class PgPool extends PgQueryable {
       throw new PgConfigError('instances', instances, 'must be an integer >= 1')
     }
     this.#instances = instances
-    const budgetCheck = extra.budgetCheck ?? true
+    const budgetCheck = extra.budgetCheck ?? bouncer === false
     if (typeof budgetCheck !== 'boolean')
       throw new PgConfigError('budgetCheck', budgetCheck, 'must be true or false')
     this.#budgetPending = budgetCheck
@@ -162,6 +177,7 @@ export class PgPool extends PgQueryable {
     const clock = () => performance.now()
     const target = { host: client.host ?? 'localhost', port: client.port ?? 5432, ssl: client.ssl }
     this.#host = {
+      noSessionState: bouncer === 'transaction',
       cancel: (c, settled) => cancelRunningQuery(target, c, settled),
       recordQuery: (ms) => this.#queries.record(ms),
       clock,
@@ -179,6 +195,7 @@ export class PgPool extends PgQueryable {
     options: QueryOptions | undefined,
   ): Promise<PgResult<R>> {
     const kind = statementKind(text)
+    if (kind === 'session' && this.#host.noSessionState) throw sessionStateError()
     if (kind === 'begin') {
       throw new BerthError(
         'BERTH_PG_USE_TX',

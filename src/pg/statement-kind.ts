@@ -46,6 +46,8 @@ export function statementKind(text: string): StatementKind {
   const body = stripLeadingComments(text)
   const keyword = /^[A-Za-z]+/.exec(body)?.[0]?.toLowerCase() ?? ''
   if (BEGIN.has(keyword)) return 'begin'
+  // SET LOCAL and SET TRANSACTION last until the end of the transaction: no session state.
+  if (keyword === 'set' && /^set\s+(?:local|transaction|constraints)\b/i.test(body)) return 'exclusive'
   if (
     SESSION.has(keyword) ||
     TEMPORARY.test(body) ||

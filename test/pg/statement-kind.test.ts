@@ -45,5 +45,7 @@ describe('statementKind', () => {
     assert.equal(statementKind('create table t (x int)'), 'exclusive')
     assert.equal(statementKind('vacuum'), 'exclusive')
     assert.equal(statementKind('select pg_advisory_xact_lock(1)'), 'shareable')
+    assert.equal(statementKind("SET LOCAL statement_timeout = '1s'"), 'exclusive')
+    assert.equal(statementKind('set transaction isolation level serializable'), 'exclusive')
   })
 })
