@@ -43,4 +43,14 @@ export async function endClient(client: pg.Client): Promise<void> {
   await client.end()
 }
 
+/**
+ * Cuts a client's socket so that anything waiting on it ends at once (a query that ignored its
+ * cancel). The client then errors and the pool drops it.
+ */
+export function breakClient(client: pg.Client): void {
+  // node-postgres exposes no public way to do this; its `connection.stream` is the socket.
+  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream
+  stream?.destroy()
+}
+
 function noop(): void {}

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { BerthError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
+import { breakClient } from './pg-client.js'
 import {
   type CancelRunningQuery,
   type PgResult,
@@ -91,13 +92,15 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
     this.#markBroken()
   }
 
+  /** @internal the pool marks a connection whose session state must be reset before reuse */
+  markDirty(): void {
+    this.#dirty = true
+  }
+
   #markBroken(): void {
     if (this.#broken) return
     this.#broken = true
-    // Unblock anything waiting on this socket: a query that ignored its cancel ends here.
-    const stream = (this.#lease.resource as unknown as { connection?: { stream?: { destroy(): void } } })
-      .connection?.stream
-    stream?.destroy()
+    breakClient(this.#lease.resource) // a query that ignored its cancel ends here
   }
 
   async #giveBack(): Promise<void> {

@@ -9,10 +9,10 @@ import { backendKeyOf, sendCancelRequest } from './cancel-request.js'
 import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
 import { parseDuration } from './duration.js'
 import { PgConfigError } from './errors.js'
-import { endClient, openClient, pingClient } from './pg-client.js'
+import { breakClient, endClient, openClient, pingClient } from './pg-client.js'
 import { type ConnectionHost, PgConnection, sessionStateError } from './pg-connection.js'
 import { PgConnectionError, PgError, toPgError } from './pg-error.js'
-import { type PgResult, type QueryOptions, callSignal } from './pg-query.js'
+import { type PgResult, type QueryOptions, callSignal, runQuery } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
 import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.js'
 import { statementKind } from './statement-kind.js'
@@ -212,19 +212,46 @@ export class PgPool extends PgQueryable {
     ) {
       return this.#runShared<R>(text, params)
     }
+    return this.#runExclusive<R>(text, params, options, kind === 'session')
+  }
+
+  /**
+   * One statement on a connection of its own. The lease goes straight back when the connection is
+   * clean; otherwise (session state, a transaction left open, an abort that did not stop) the
+   * connection's full hygiene runs first.
+   */
+  async #runExclusive<R>(
+    text: string,
+    params: readonly unknown[] | undefined,
+    options: QueryOptions | undefined,
+    dirty: boolean,
+  ): Promise<PgResult<R>> {
     const { signal, timedOut } = callSignal(options)
-    let conn: PgConnection
+    let lease: Lease<pg.Client>
     try {
-      conn = await this.acquire({ signal })
+      lease = await this.#pool.acquire({ signal })
     } catch (err) {
       throw timedOut(err)
     }
+    const client = lease.resource
+    let broken = false
+    const started = performance.now()
     try {
-      return await conn.query<R>(text, params, { signal })
+      return await runQuery<R>(client, text, params, signal, this.#host.cancel, () => {
+        broken = true
+        breakClient(client)
+      })
     } catch (err) {
       throw timedOut(err)
     } finally {
-      await conn.release()
+      this.#queries.record(performance.now() - started)
+      if (!dirty && !broken && client.getTransactionStatus() === 'I') lease.release()
+      else {
+        const conn = new PgConnection(lease, this.#host)
+        if (broken) conn.markBroken()
+        if (dirty) conn.markDirty()
+        await conn.release()
+      }
     }
   }
 
