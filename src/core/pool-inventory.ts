@@ -102,7 +102,10 @@ export class PoolInventory<T> {
     let best: PoolEntry<T> | undefined
     for (const e of this.entries) {
       if (e.state === 'shared' && e.sharedLeases < e.capacity && !e.draining && e.retire === undefined) {
-        if ((best === undefined || e.sharedLeases < best.sharedLeases) && (canShare === undefined || canShare(e.resource))) {
+        if (
+          (best === undefined || e.sharedLeases < best.sharedLeases) &&
+          (canShare === undefined || canShare(e.resource))
+        ) {
           best = e
         }
       }
