@@ -19,6 +19,7 @@ export {
   resolvePgConfig,
 } from './config.js'
 export { formatDuration, parseDuration } from './duration.js'
+export { Pool, PoolClient } from './compat-pool.js'
 export { PgConfigError } from './errors.js'
 export { PgConnection } from './pg-connection.js'
 export { isRetryable, isRetryableSqlState, PgConnectionError, PgError } from './pg-error.js'
