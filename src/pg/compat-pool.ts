@@ -110,35 +110,46 @@ export class Pool extends EventEmitter {
   }
 
   /** Runs one query on a client of the pool, like `pg.Pool#query`: promise or callback. */
+  query<R extends pg.QueryResultRow = pg.QueryResultRow>(
+    text: string | pg.QueryConfig | pg.QueryArrayConfig,
+    values?: unknown[],
+  ): Promise<pg.QueryResult<R>>
   query(
     text: string | pg.QueryConfig,
-    values?: unknown[] | Callback<pg.QueryResult>,
-    cb?: Callback<pg.QueryResult>,
+    values: unknown[] | undefined,
+    callback: Callback<pg.QueryResult>,
+  ): void
+  query(text: string | pg.QueryConfig, callback: Callback<pg.QueryResult>): void
+  query(
+    text: string | pg.QueryConfig | pg.QueryArrayConfig,
+    valuesOrCallback?: unknown[] | Callback<pg.QueryResult>,
+    maybeCallback?: Callback<pg.QueryResult>,
   ): Promise<pg.QueryResult> | undefined {
-    if (typeof values === 'function') {
-      cb = values
-      values = undefined
-    }
-    const run = async (): Promise<pg.QueryResult> => {
-      const client = await this.#checkout()
-      try {
-        const result = await client.raw.query(text as pg.QueryConfig, values as unknown[] | undefined)
-        client.release()
-        return result
-      } catch (err) {
-        // Only a broken connection is thrown away; a SQL error leaves the client usable.
-        client.release(toPgError(err) instanceof PgConnectionError ? (err as Error) : undefined)
-        throw err
-      }
-    }
-    const p = run()
-    if (cb === undefined) return p
-    const callback = cb
+    const values = typeof valuesOrCallback === 'function' ? undefined : valuesOrCallback
+    const callback = typeof valuesOrCallback === 'function' ? valuesOrCallback : maybeCallback
+    const p = this.#queryOnce(text, values)
+    if (callback === undefined) return p
     p.then(
       (r) => callback(undefined, r),
       (err: Error) => callback(err),
     )
     return undefined
+  }
+
+  async #queryOnce(
+    text: string | pg.QueryConfig | pg.QueryArrayConfig,
+    values: unknown[] | undefined,
+  ): Promise<pg.QueryResult> {
+    const client = await this.#checkout()
+    try {
+      const result = await client.raw.query(text as pg.QueryConfig, values)
+      client.release()
+      return result
+    } catch (err) {
+      // Only a broken connection is thrown away; a SQL error leaves the client usable.
+      client.release(toPgError(err) instanceof PgConnectionError ? (err as Error) : undefined)
+      throw err
+    }
   }
 
   /** Closes every client once it is released. A second call is an error, as with pg.Pool. */

@@ -23,7 +23,7 @@ describe('pg.Pool drop-in', () => {
   it('answers query() with promises and with callbacks, with pg result objects', async () => {
     await withPool({ max: 2 }, async (pool) => {
       const r = await pool.query('select $1::int as n', [7])
-      assert.equal(r!.rows[0].n, 7)
+      assert.equal(r.rows[0]?.n, 7)
       assert.equal(r!.command, 'SELECT')
       const viaCallback = await new Promise<number>((resolve, reject) => {
         pool.query('select 8 as n', (err, res) => (err ? reject(err) : resolve(res!.rows[0].n)))
@@ -71,7 +71,7 @@ describe('pg.Pool drop-in', () => {
       await sleep(10)
       assert.equal(pool.waitingCount, 1)
       held.release()
-      assert.equal((await waiting)!.rows[0].n, 2)
+      assert.equal((await waiting).rows[0]?.n, 2)
     })
   })
 
@@ -91,7 +91,7 @@ describe('pg.Pool drop-in', () => {
       await c.query('insert into t values (1)')
       c.release()
       const n = await pool.query('select count(*)::int as n from t')
-      assert.equal(n!.rows[0].n, 0, 'the uncommitted insert did not leak')
+      assert.equal(n.rows[0]?.n, 0, 'the uncommitted insert did not leak')
     })
   })
 
@@ -107,7 +107,7 @@ describe('pg.Pool drop-in', () => {
       killer.release()
       await sleep(200)
       assert.equal(errors.length, 1)
-      assert.equal((await pool.query('select 1 as one'))!.rows[0].one, 1)
+      assert.equal((await pool.query('select 1 as one')).rows[0]?.one, 1)
     })
   })
 
