@@ -329,6 +329,36 @@ export function parseCount(value: string, flag: string): number {
   return n
 }
 
+/** Reports a usage or setup error without a stack trace and exits with status 2. */
+export function failUsage(bench: string, message: string): never {
+  process.stderr.write(`bench:${bench}: ${message}\n`)
+  process.exit(2)
+}
+
+/** {@link parseCount}, exiting with a usage error instead of throwing. */
+export function countFlag(bench: string, value: string, flag: string): number {
+  try {
+    return parseCount(value, flag)
+  } catch (err) {
+    return failUsage(bench, (err as Error).message)
+  }
+}
+
+/** The names picked by a comma-separated `--libs` list, in `all`'s order; an unknown name is a usage error. */
+export function selectLibs<N extends string>(
+  bench: string,
+  all: readonly N[],
+  list: string | undefined,
+): N[] {
+  const names = parseList(list ?? all.join(','))
+  for (const name of names) {
+    if (!(all as readonly string[]).includes(name)) {
+      failUsage(bench, `--libs: unknown library '${name}' (known: ${all.join(', ')})`)
+    }
+  }
+  return all.filter((name) => names.includes(name))
+}
+
 // ---------------------------------------------------------------------------------------------
 // bench/RESULTS.md
 // ---------------------------------------------------------------------------------------------

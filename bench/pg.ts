@@ -29,6 +29,8 @@ import {
   type RunOptions,
   collectGarbage,
   commandLine,
+  countFlag,
+  failUsage,
   formatCount,
   formatPercent,
   formatRate,
@@ -37,10 +39,10 @@ import {
   machineLine,
   markdownTable,
   median,
-  parseCount,
   parseList,
   rotate,
   runWorkers,
+  selectLibs,
   settlesWithin,
   spread,
   writeResultsSection,
@@ -75,13 +77,10 @@ type LibName = (typeof ALL_LIBS)[number]
 const ALL_QUERIES = ['select1', 'pk', 'range'] as const
 type QueryName = (typeof ALL_QUERIES)[number]
 
-const isLibName = (name: string): name is LibName => (ALL_LIBS as readonly string[]).includes(name)
 const isQueryName = (name: string): name is QueryName => (ALL_QUERIES as readonly string[]).includes(name)
 
-/** Report a usage or setup error without a stack trace and exit. */
 function fail(message: string): never {
-  process.stderr.write(`bench:pg: ${message}\n`)
-  process.exit(2)
+  return failUsage('pg', message)
 }
 
 function parseFlags() {
@@ -117,18 +116,10 @@ if (flags.help) {
 }
 
 function count(value: string, flag: string): number {
-  try {
-    return parseCount(value, flag)
-  } catch (err) {
-    return fail((err as Error).message)
-  }
+  return countFlag('pg', value, flag)
 }
 
-const libNames = parseList(flags.libs ?? flags.only ?? ALL_LIBS.join(','))
-for (const name of libNames) {
-  if (!isLibName(name)) fail(`--libs: unknown library '${name}' (known: ${ALL_LIBS.join(', ')})`)
-}
-const selectedLibs = ALL_LIBS.filter((name) => libNames.includes(name))
+const selectedLibs = selectLibs('pg', ALL_LIBS, flags.libs ?? flags.only)
 if (selectedLibs.length === 0) fail('--libs: nothing to measure')
 const queryNames = parseList(flags.queries)
 for (const name of queryNames) {

@@ -24,6 +24,8 @@ import {
   type RunOptions,
   collectGarbage,
   commandLine,
+  countFlag,
+  failUsage,
   formatCount,
   formatPercent,
   formatRate,
@@ -32,10 +34,10 @@ import {
   machineLine,
   markdownTable,
   median,
-  parseCount,
   parseList,
   rotate,
   runWorkers,
+  selectLibs,
   settlesWithin,
   spread,
   writeResultsSection,
@@ -68,14 +70,8 @@ const HELP = `Usage: npm run bench:pool -- [options]
 const ALL_LIBS = ['berth', 'generic-pool', 'tarn', 'pg-pool'] as const
 type LibName = (typeof ALL_LIBS)[number]
 
-function isLibName(name: string): name is LibName {
-  return (ALL_LIBS as readonly string[]).includes(name)
-}
-
-/** Report a usage or setup error without a stack trace and exit. */
 function fail(message: string): never {
-  process.stderr.write(`bench:pool: ${message}\n`)
-  process.exit(2)
+  return failUsage('pool', message)
 }
 
 function parseFlags() {
@@ -112,18 +108,10 @@ if (flags.help) {
 }
 
 function count(value: string, flag: string): number {
-  try {
-    return parseCount(value, flag)
-  } catch (err) {
-    return fail((err as Error).message)
-  }
+  return countFlag('pool', value, flag)
 }
 
-const libNames = parseList(flags.libs ?? flags.only ?? ALL_LIBS.join(','))
-for (const name of libNames) {
-  if (!isLibName(name)) fail(`--libs: unknown library '${name}' (known: ${ALL_LIBS.join(', ')})`)
-}
-const selected = ALL_LIBS.filter((name) => libNames.includes(name))
+const selected = selectLibs('pool', ALL_LIBS, flags.libs ?? flags.only)
 const concurrencies = parseList(flags.concurrency).map((c) => count(c, 'concurrency'))
 if (concurrencies.length === 0) fail('--concurrency: expected at least one value')
 const size = count(flags.size, 'size')
