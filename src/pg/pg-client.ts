@@ -48,9 +48,7 @@ export async function endClient(client: pg.Client): Promise<void> {
  * cancel). The client then errors and the pool drops it.
  */
 export function breakClient(client: pg.Client): void {
-  // node-postgres exposes no public way to do this; its `connection.stream` is the socket.
-  const stream = (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream
-  stream?.destroy()
+  client.connection.stream.destroy() // the socket, in node-postgres' typed API
 }
 
 function noop(): void {}

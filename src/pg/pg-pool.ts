@@ -102,6 +102,8 @@ export class PgPool extends PgQueryable {
   readonly #pipeline: boolean
   /** Start times of the statements in flight on each shared connection, oldest first. */
   readonly #inFlight = new WeakMap<pg.Client, number[]>()
+  /** Sockets of shared connections corked for the current tick. */
+  readonly #corked = new Set<{ cork(): void; uncork(): void }>()
   readonly #instances: number
   #budgetPending: boolean
   #lastBudget: BudgetReport | undefined
@@ -266,8 +268,10 @@ export class PgPool extends PgQueryable {
     }
     const started = performance.now()
     queue.push(started)
+    this.#cork(client)
     try {
-      const r = await client.query<R & pg.QueryResultRow>({ text, values: params as unknown[] | undefined })
+      // Text and values as arguments, not a config object, which node-postgres would clone.
+      const r = await client.query<R & pg.QueryResultRow>(text, params as unknown[] | undefined)
       return { rows: r.rows, rowCount: r.rowCount ?? 0, fields: r.fields }
     } catch (err) {
       const e = toPgError(err)
@@ -279,6 +283,24 @@ export class PgPool extends PgQueryable {
       this.#queries.record(performance.now() - started)
       if (!lease.released) lease.release()
     }
+  }
+
+  /**
+   * Holds a shared connection's writes until the statements issued in this tick are all queued,
+   * then sends them in one write: one syscall for a burst of pipelined statements instead of one
+   * each (it was the largest single cost at 64 callers).
+   */
+  #cork(client: pg.Client): void {
+    const stream = client.connection.stream
+    if (this.#corked.has(stream)) return
+    stream.cork()
+    this.#corked.add(stream)
+    if (this.#corked.size === 1) process.nextTick(this.#uncorkAll)
+  }
+
+  readonly #uncorkAll = (): void => {
+    for (const stream of this.#corked) stream.uncork()
+    this.#corked.clear()
   }
 
   /** A connection for your exclusive use; give it back with `release()` or `await using`. */

@@ -90,7 +90,8 @@ export async function runQuery<R>(
   onUnusable: () => void,
 ): Promise<PgResult<R>> {
   if (signal?.aborted) throw new QueryAbortedError(signal.reason)
-  const running = client.query<R & pg.QueryResultRow>({ text, values: params as unknown[] | undefined })
+  // Text and values as arguments, not a config object, which node-postgres would clone.
+  const running = client.query<R & pg.QueryResultRow>(text, params as unknown[] | undefined)
   if (signal === undefined) return shape(await running.catch(rethrow))
   let aborted = false
   const onAbort = () => {
