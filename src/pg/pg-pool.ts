@@ -267,8 +267,9 @@ export class PgPool extends PgQueryable {
       this.#inFlight.set(client, queue)
     }
     const started = performance.now()
+    // Batch only behind statements already in flight; a lone statement is written at once.
+    if (queue.length > 0) this.#cork(client)
     queue.push(started)
-    this.#cork(client)
     try {
       // Text and values as arguments, not a config object, which node-postgres would clone.
       const r = await client.query<R & pg.QueryResultRow>(text, params as unknown[] | undefined)
