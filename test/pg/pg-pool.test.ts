@@ -408,6 +408,30 @@ describe('createPgPool: multiplexing', () => {
     })
   })
 
+  it('resets LISTEN, session advisory locks and prepared statements on an acquired connection', async () => {
+    await withPool({ maxConns: 1 }, async (db) => {
+      {
+        await using conn = await db.acquire()
+        await conn.exec('listen berth_channel')
+        await conn.queryRow('select pg_advisory_lock(42)')
+        await conn.exec('prepare berth_stmt as select 1')
+      }
+      await using next = await db.acquire() // the same connection: maxConns 1
+      const listening = await next.queryRow<{ n: number }>(
+        'select count(*)::int as n from pg_listening_channels()',
+      )
+      assert.equal(listening?.n, 0, 'no channel left listening')
+      const locks = await next.queryRow<{ n: number }>(
+        "select count(*)::int as n from pg_locks where locktype = 'advisory' and pid = pg_backend_pid()",
+      )
+      assert.equal(locks?.n, 0, 'the advisory lock was released')
+      const stmts = await next.queryRow<{ n: number }>(
+        'select count(*)::int as n from pg_prepared_statements',
+      )
+      assert.equal(stmts?.n, 0, 'the prepared statement was deallocated')
+    })
+  })
+
   it('refuses BEGIN through a pool-level call with a typed error', async () => {
     await withPool({ maxConns: 1 }, async (db) => {
       await assert.rejects(db.exec('begin'), { code: 'BERTH_PG_USE_TX' })
