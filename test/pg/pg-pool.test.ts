@@ -9,6 +9,8 @@ import {
   QueryAbortedError,
   QueryTimeoutError,
   createPgPool,
+  isRetryable,
+  isRetryableSqlState,
 } from '../../src/pg/index.js'
 import { createDatabase } from '../support/postgres.js'
 
@@ -57,6 +59,27 @@ describe('createPgPool: queries', () => {
       // the connection is fine afterwards
       assert.deepEqual(await db.queryRow('select 2 as two'), { two: 2 })
     })
+  })
+
+  it('applies statement_timeout from the connection string to every statement (the server enforces it)', async () => {
+    const url = `${await createDatabase('stmt_timeout')}?statement_timeout=100`
+    const db = createPgPool(url, { maxConns: 1 })
+    try {
+      const err = await db.query('select pg_sleep(2)').catch((e: unknown) => e)
+      assert.ok(err instanceof PgError, String(err))
+      assert.equal(err.sqlState, '57014') // query_canceled by statement_timeout
+      assert.deepEqual(await db.queryRow("select current_setting('statement_timeout') as t"), { t: '100ms' })
+    } finally {
+      await db.close()
+    }
+  })
+
+  it('classifies errors worth retrying', () => {
+    for (const state of ['08006', '08001', '57P01', '53300', '40001', '40P01'])
+      assert.equal(isRetryableSqlState(state), true, state)
+    for (const state of ['23505', '42601', '22012', '57014'])
+      assert.equal(isRetryableSqlState(state), false, state)
+    assert.equal(isRetryable(new Error('plain')), false)
   })
 
   it('rejects unknown options and bad durations with a PgConfigError naming the field', () => {
