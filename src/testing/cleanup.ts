@@ -58,9 +58,17 @@ export class Reaper {
   /** Returns undefined when the script is not shipped (e.g. a published build); the hooks still apply. */
   static spawn(tempDir: string): Reaper | undefined {
     if (!existsSync(REAPER_SCRIPT)) return undefined
-    // The reaper is plain ESM: no tsx loader, and it must not think it is part of a node:test run.
+    return Reaper.spawnWith([REAPER_SCRIPT, String(process.pid), tempDir])
+  }
+
+  /**
+   * Starts a reaper from Node arguments (a script path, or `-e` and source) that watch this
+   * process and clean up after it; it speaks the same pid/release messages.
+   */
+  static spawnWith(args: string[]): Reaper {
+    // The reaper is plain JS: no tsx loader, and it must not think it is part of a node:test run.
     const { NODE_OPTIONS: _loader, NODE_TEST_CONTEXT: _test, ...env } = process.env
-    const child = spawn(process.execPath, [REAPER_SCRIPT, String(process.pid), tempDir], {
+    const child = spawn(process.execPath, args, {
       detached: true,
       env,
       stdio: ['ignore', 'ignore', 'ignore', 'ipc'],

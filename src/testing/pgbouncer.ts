@@ -5,8 +5,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect, promisify } from 'node:util'
-import { type Disposable, release, track } from './cleanup.js'
-import { POSTGRES_OS_USER, type RunAs } from './postgres-binaries.js'
+import { type Disposable, Reaper, release, track } from './cleanup.js'
+import { POSTGRES_OS_USER, type RunAs, lookupIds } from './postgres-binaries.js'
 
 const execFileAsync = promisify(execFile)
 
@@ -155,7 +155,7 @@ class ManagedPgBouncer implements PgBouncer, Disposable {
   readonly version: string
   port = 0
   #child: ChildProcess | undefined
-  #reaper: BouncerReaper | undefined
+  #reaper: Reaper | undefined
   #queue: Promise<unknown> = Promise.resolve()
   #destroyed: Promise<void> | undefined
   readonly #logTail: string[] = []
@@ -189,7 +189,7 @@ class ManagedPgBouncer implements PgBouncer, Disposable {
 
   async init(): Promise<void> {
     await this.#serialized(async () => {
-      this.#reaper = BouncerReaper.spawn(this.baseDir)
+      this.#reaper = Reaper.spawnWith(['-e', REAPER_SOURCE, String(process.pid), this.baseDir])
       await fs.chmod(this.baseDir, 0o700)
       if (this.runAs) await fs.chown(this.baseDir, this.runAs.uid, this.runAs.gid)
       await this.#writeFile('userlist.txt', `${quote(this.user)} ${quote(this.password)}\n`)
@@ -456,37 +456,6 @@ function check() {
 }
 `
 
-class BouncerReaper {
-  private constructor(private readonly child: ChildProcess) {}
-
-  static spawn(tempDir: string): BouncerReaper | undefined {
-    // Plain CommonJS: no tsx loader, and it must not think it is part of a node:test run.
-    const { NODE_OPTIONS: _loader, NODE_TEST_CONTEXT: _test, ...env } = process.env
-    const child = spawn(process.execPath, ['-e', REAPER_SOURCE, String(process.pid), tempDir], {
-      detached: true,
-      env,
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
-    })
-    child.on('error', () => {})
-    child.unref()
-    child.channel?.unref()
-    return new BouncerReaper(child)
-  }
-
-  watch(pid: number | undefined): Promise<void> {
-    return this.send({ type: 'pid', pid: pid ?? null })
-  }
-
-  dismiss(): Promise<void> {
-    return this.send({ type: 'release' })
-  }
-
-  private send(message: object): Promise<void> {
-    if (!this.child.connected) return Promise.resolve()
-    return new Promise((resolve) => this.child.send(message, () => resolve()))
-  }
-}
-
 interface ExitStatus {
   code: number | null
   signal: string | null
@@ -512,18 +481,6 @@ async function isExecutableFile(file: string): Promise<boolean> {
     return true
   } catch {
     return false
-  }
-}
-
-async function lookupIds(name: string): Promise<RunAs | undefined> {
-  try {
-    const [uid, gid] = await Promise.all([
-      execFileAsync('id', ['-u', name]),
-      execFileAsync('id', ['-g', name]),
-    ])
-    return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) }
-  } catch {
-    return undefined
   }
 }
 

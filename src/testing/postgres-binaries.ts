@@ -91,7 +91,8 @@ async function findShippedBinaries(): Promise<ShippedBinaries> {
   return { postgres: shipped.postgres, initdb: shipped.initdb, nativeDir, version }
 }
 
-async function lookupIds(name: string): Promise<RunAs | undefined> {
+/** The uid and gid of an OS user, or undefined when there is no such user. */
+export async function lookupIds(name: string): Promise<RunAs | undefined> {
   try {
     const [uid, gid] = await Promise.all([
       execFileAsync('id', ['-u', name]),
