@@ -38,6 +38,13 @@ export interface PoolOptions<T> {
    * Default: every resource with room is eligible.
    */
   canShare?: (resource: T) => boolean
+  /**
+   * Where a shared lease goes when some resources are busy and others idle. `false` (default):
+   * onto the least busy resource that has room, so idle ones stay idle and can be reaped (grow
+   * only when full). `true`: onto an idle resource first, so load spreads over every resource
+   * (fewest leases wins), as a fixed-size channel pool wants.
+   */
+  spreadShared?: boolean
   /** Most callers waiting at once; more are refused with `QueueFullError`. Default `Infinity`. */
   maxWaiting?: number
   /** How long `acquire()` waits before `AcquireTimeoutError`, unless the call sets its own. Default 30000. */
@@ -83,6 +90,7 @@ export interface ResolvedPoolOptions<T> {
   readonly minIdle: number
   readonly capacity: number | ((resource: T) => number)
   readonly canShare: ((resource: T) => boolean) | undefined
+  readonly spreadShared: boolean
   readonly maxWaiting: number
   readonly acquireTimeoutMs: number
   readonly createTimeoutMs: number
@@ -110,6 +118,7 @@ const KNOWN = new Set([
   'minIdle',
   'capacity',
   'canShare',
+  'spreadShared',
   'maxWaiting',
   'acquireTimeoutMs',
   'createTimeoutMs',
@@ -175,6 +184,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): ResolvedPoolOpti
     minIdle,
     capacity,
     canShare: fn('canShare', o.canShare, false),
+    spreadShared: bool('spreadShared', o.spreadShared, false),
     maxWaiting: integerOrInfinity('maxWaiting', o.maxWaiting, Number.POSITIVE_INFINITY, 0),
     acquireTimeoutMs: duration('acquireTimeoutMs', o.acquireTimeoutMs, 30_000, false),
     createTimeoutMs: duration('createTimeoutMs', o.createTimeoutMs, Number.POSITIVE_INFINITY, false),
@@ -236,5 +246,11 @@ function duration(field: string, value: unknown, fallback: number, zeroOk: boole
       `a duration in milliseconds ${zeroOk ? '>= 0' : '> 0'}, or Infinity`,
     )
   }
+  return value
+}
+
+function bool(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new InvalidOptionError(field, value, 'a boolean')
   return value
 }

@@ -145,20 +145,8 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     const now = this.#o.clock()
     const inv = this.#inv
     if (this.#waiters.size === 0) {
-      const e = shared ? inv.pickShared(this.#o.canShare) : undefined
-      if (e !== undefined) return this.#lendNow(e, true, now, trace)
-      let lost = false
-      while (inv.idle.length > 0) {
-        const idle = inv.idle[inv.idle.length - 1]!
-        if (now >= idle.expiresAt) {
-          this.#destroyEntry(idle, 'lifetime')
-          lost = true
-          continue
-        }
-        if (this.#needsValidation(idle, now)) break
-        return this.#lendNow(idle, shared, now, trace)
-      }
-      if (lost) this.#replenish()
+      const e = this.#takeFree(shared, now)
+      if (e !== undefined) return this.#lendNow(e, shared, now, trace)
     }
     if (this.#backoff.until > now && inv.live === 0 && inv.creating === 0) {
       this.#counters.failedFast++
@@ -180,6 +168,25 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     if (inv.idle.length > 0) this.#pump()
     else this.#demand(now)
     return promise
+  }
+
+  /**
+   * Lends at once what is free, without waiting or creating: a shared slot (with `shared`) or an
+   * idle resource that needs no validation. Returns undefined when nothing is, or when callers are
+   * already waiting (they come first); `acquire()` then waits its turn. For callers that must stay
+   * synchronous, such as a gRPC channel's `createCall`.
+   * @throws PoolClosedError when the pool is closing or closed
+   */
+  tryAcquire(options?: { shared?: boolean }): Lease<T> | undefined {
+    if (this.#state !== 'open') throw new PoolClosedError(this.#context())
+    if (this.#waiters.size > 0) return undefined
+    const shared = options !== undefined && options.shared === true
+    const now = this.#o.clock()
+    const e = this.#takeFree(shared, now)
+    if (e === undefined) return undefined
+    this.#counters.acquires++
+    this.#waitHistogram.record(0)
+    return this.#lend(e, shared, now, this.#leaks ? captureTrace(Pool.prototype.tryAcquire) : undefined)
   }
 
   /**
@@ -355,6 +362,32 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     else this.#checkDrained()
   }
 
+  /**
+   * What a caller arriving now can have without waiting: for a shared caller the least busy shared
+   * entry with room (or, with `spreadShared`, an idle entry before a busy one); else the most
+   * recently used idle entry, unless it must be validated first. Expired idle entries met on the way
+   * are retired.
+   */
+  #takeFree(shared: boolean, now: number): PoolEntry<T> | undefined {
+    const inv = this.#inv
+    const busy = shared ? inv.pickShared(this.#o.canShare) : undefined
+    if (busy !== undefined && (busy.sharedLeases === 0 || !this.#o.spreadShared)) return busy
+    let lost = false
+    let found: PoolEntry<T> | undefined
+    while (inv.idle.length > 0) {
+      const idle = inv.idle[inv.idle.length - 1]!
+      if (now >= idle.expiresAt) {
+        this.#destroyEntry(idle, 'lifetime')
+        lost = true
+        continue
+      }
+      if (!this.#needsValidation(idle, now)) found = idle
+      break
+    }
+    if (lost) this.#replenish()
+    return found ?? busy
+  }
+
   #lendNow(e: PoolEntry<T>, shared: boolean, now: number, trace: Trace): Promise<Lease<T>> {
     this.#waitHistogram.record(0)
     return Promise.resolve(this.#lend(e, shared, now, trace))
@@ -417,7 +450,11 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       const sh = waiters.shared.head
       if (sh !== undefined) {
         const e = this.#inv.pickShared(this.#o.canShare)
-        if (e !== undefined) {
+        // With spreadShared, a busy entry waits while an idle one can take the caller below.
+        if (
+          e !== undefined &&
+          (!this.#o.spreadShared || e.sharedLeases === 0 || this.#inv.idle.length === 0)
+        ) {
           this.#grant(sh, e, now)
           continue
         }
