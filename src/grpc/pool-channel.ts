@@ -1,0 +1,110 @@
+/**
+ * One channel of a pool: a grpc-js Channel with its own connections, watched for connectivity
+ * changes (the seed's HealthMonitor). An IDLE channel is asked to connect again at once, so a
+ * pool stays warm; a channel that keeps failing is left to grpc-js' reconnect backoff. Each
+ * transition is counted and reported, for stats and the pool's `state()`.
+ */
+import { Channel, type ChannelCredentials, type ChannelOptions, connectivityState } from '@grpc/grpc-js'
+
+export type ConnectivityName = 'IDLE' | 'CONNECTING' | 'READY' | 'TRANSIENT_FAILURE' | 'SHUTDOWN'
+
+const NAMES: Record<number, ConnectivityName> = {
+  [connectivityState.IDLE]: 'IDLE',
+  [connectivityState.CONNECTING]: 'CONNECTING',
+  [connectivityState.READY]: 'READY',
+  [connectivityState.TRANSIENT_FAILURE]: 'TRANSIENT_FAILURE',
+  [connectivityState.SHUTDOWN]: 'SHUTDOWN',
+}
+
+export function connectivityName(state: connectivityState): ConnectivityName {
+  return NAMES[state] ?? 'SHUTDOWN'
+}
+
+export type ChannelStateListener = (
+  channel: PoolChannel,
+  from: ConnectivityName,
+  to: ConnectivityName,
+) => void
+
+export class PoolChannel {
+  readonly id: number
+  readonly channel: Channel
+  /** `Date.now()` when made. */
+  readonly createdAt: number
+  /** Calls running on it now. */
+  inFlight = 0
+  /** Times the channel went back to CONNECTING after it had been READY. */
+  reconnects = 0
+  /** Times it entered TRANSIENT_FAILURE. */
+  failures = 0
+  /** Times berth asked an IDLE channel to connect. */
+  kicks = 0
+  #state: ConnectivityName = 'IDLE'
+  #wasReady = false
+  #closed = false
+  readonly #onState: ChannelStateListener
+
+  constructor(
+    id: number,
+    target: string,
+    credentials: ChannelCredentials,
+    options: ChannelOptions,
+    onState: ChannelStateListener,
+  ) {
+    this.id = id
+    this.createdAt = Date.now()
+    this.channel = new Channel(target, credentials, options)
+    this.#onState = onState
+    this.#state = connectivityName(this.channel.getConnectivityState(true))
+    this.#watch()
+  }
+
+  get state(): ConnectivityName {
+    return this.#state
+  }
+
+  get closed(): boolean {
+    return this.#closed
+  }
+
+  /** Starts connecting when IDLE; no effect otherwise. */
+  connect(): void {
+    if (!this.#closed) this.channel.getConnectivityState(true)
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.channel.close()
+  }
+
+  #watch(): void {
+    if (this.#closed) return
+    const seen = this.channel.getConnectivityState(false)
+    if (seen === connectivityState.SHUTDOWN) return
+    this.channel.watchConnectivityState(seen, Number.POSITIVE_INFINITY, () => {
+      if (this.#closed) return
+      const next = connectivityName(this.channel.getConnectivityState(false))
+      this.#transition(next)
+      this.#watch()
+    })
+  }
+
+  #transition(to: ConnectivityName): void {
+    const from = this.#state
+    if (from === to) return
+    this.#state = to
+    if (to === 'READY') this.#wasReady = true
+    if (to === 'CONNECTING' && this.#wasReady) {
+      this.reconnects++
+      this.#wasReady = false
+    }
+    if (to === 'TRANSIENT_FAILURE') this.failures++
+    if (to === 'IDLE') {
+      // The seed's HealthMonitor: an idle channel reconnects at once instead of on the next call.
+      this.kicks++
+      this.channel.getConnectivityState(true)
+    }
+    this.#onState(this, from, to)
+  }
+}
