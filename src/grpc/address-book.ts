@@ -22,6 +22,8 @@ export class AddressBook {
   #error: string | undefined = 'no addresses resolved yet'
   readonly #unhealthy = new Set<string>()
   readonly #listeners = new Set<AddressBookListener>()
+  /** Bumped on every change published to listeners. */
+  version = 0
   /** Asked when grpc-js wants fresh addresses (a connection failed): re-resolve DNS, say. */
   onRefreshRequest: (() => void) | undefined
 
@@ -91,6 +93,7 @@ export class AddressBook {
   }
 
   #publish(): void {
+    this.version++
     const now = this.current()
     for (const l of this.#listeners) l.update(now)
   }

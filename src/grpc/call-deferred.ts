@@ -15,6 +15,7 @@ import type {
 } from '@grpc/grpc-js'
 import type { status as Status } from '@grpc/grpc-js'
 import type { Lease } from '../core/lease.js'
+import type { CallHost } from './call-leased.js'
 import { cancelledStatus, statusFromError } from './call-status.js'
 
 type CallStream = experimental.CallStream
@@ -22,7 +23,7 @@ type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0]
 type AuthContext = ReturnType<CallStream['getAuthContext']>
 
 /** How a deferred call gets its channel and turns a lease into a running call. */
-export interface DeferredCallHost<R extends { inFlight: number }> {
+export interface DeferredCallHost<R extends CallHost> {
   acquire(signal: AbortSignal, timeoutMs: number | undefined): Promise<Lease<R>>
   open(lease: Lease<R>): CallStream
 }
@@ -34,7 +35,7 @@ export function msUntil(deadline: Deadline): number | undefined {
   return Math.max(0, at - Date.now())
 }
 
-export class DeferredCall<R extends { inFlight: number }> implements CallStream {
+export class DeferredCall<R extends CallHost> implements CallStream {
   readonly #abort = new AbortController()
   readonly #deadline: Deadline
   #call: CallStream | undefined

@@ -18,7 +18,12 @@ type CallStream = experimental.CallStream
 type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0]
 type AuthContext = ReturnType<CallStream['getAuthContext']>
 
-export class LeasedCall<R extends { inFlight: number }> implements CallStream, InterceptingListener {
+/** What a leased call needs of the resource it runs on: the set of its open calls. */
+export interface CallHost {
+  readonly calls: Set<LeasedCall<CallHost>>
+}
+
+export class LeasedCall<R extends CallHost> implements CallStream, InterceptingListener {
   readonly #call: CallStream
   readonly #lease: Lease<R>
   #listener: InterceptingListener | undefined
@@ -26,7 +31,7 @@ export class LeasedCall<R extends { inFlight: number }> implements CallStream, I
   constructor(call: CallStream, lease: Lease<R>) {
     this.#call = call
     this.#lease = lease
-    lease.resource.inFlight++
+    lease.resource.calls.add(this)
   }
 
   start(metadata: Metadata, listener: InterceptingListener): void {
@@ -46,7 +51,7 @@ export class LeasedCall<R extends { inFlight: number }> implements CallStream, I
   onReceiveStatus(status: StatusObject): void {
     const lease = this.#lease
     if (!lease.released) {
-      lease.resource.inFlight--
+      lease.resource.calls.delete(this)
       lease.release()
     }
     this.#listener!.onReceiveStatus(status)

@@ -4,7 +4,14 @@
  * pool stays warm; a channel that keeps failing is left to grpc-js' reconnect backoff. Each
  * transition is counted and reported, for stats and the pool's `state()`.
  */
-import { Channel, type ChannelCredentials, type ChannelOptions, connectivityState } from '@grpc/grpc-js'
+import {
+  Channel,
+  type ChannelCredentials,
+  type ChannelOptions,
+  connectivityState,
+  status,
+} from '@grpc/grpc-js'
+import type { LeasedCall } from './call-leased.js'
 
 export type ConnectivityName = 'IDLE' | 'CONNECTING' | 'READY' | 'TRANSIENT_FAILURE' | 'SHUTDOWN'
 
@@ -32,7 +39,7 @@ export class PoolChannel {
   /** `Date.now()` when made. */
   readonly createdAt: number
   /** Calls running on it now. */
-  inFlight = 0
+  readonly calls: Set<LeasedCall<PoolChannel>> = new Set()
   /** Times the channel went back to CONNECTING after it had been READY. */
   reconnects = 0
   /** Times it entered TRANSIENT_FAILURE. */
@@ -59,6 +66,10 @@ export class PoolChannel {
     this.#watch()
   }
 
+  get inFlight(): number {
+    return this.calls.size
+  }
+
   get state(): ConnectivityName {
     return this.#state
   }
@@ -72,9 +83,15 @@ export class PoolChannel {
     if (!this.#closed) this.channel.getConnectivityState(true)
   }
 
-  close(): void {
+  /**
+   * Closes the channel. grpc-js lets calls on a closed channel run on; a pool only closes a
+   * channel with calls still open when it is forced (destroy, or close past its deadline), so
+   * those calls are cancelled with `reason`.
+   */
+  close(reason = 'berth: channel closed by its pool'): void {
     if (this.#closed) return
     this.#closed = true
+    for (const call of [...this.calls]) call.cancelWithStatus(status.UNAVAILABLE, reason)
     this.channel.close()
   }
 

@@ -20,6 +20,8 @@ class BerthResolver implements experimental.Resolver, AddressBookListener {
   #book: AddressBook | undefined
   #scheduled = false
   #destroyed = false
+  /** The book version last reported; -1 before the first report. */
+  #reported = -1
 
   constructor(
     target: experimental.GrpcUri,
@@ -32,6 +34,11 @@ class BerthResolver implements experimental.Resolver, AddressBookListener {
     this.#book?.attach(this)
   }
 
+  /**
+   * grpc-js asks again whenever a backend fails. An unchanged book is not reported again: each
+   * report resets grpc-js' re-resolution backoff, so answering every request at once would spin
+   * (report, subchannel still failing, request, report...) and starve the event loop.
+   */
   updateResolution(): void {
     this.#destroyed = false
     if (this.#book === undefined) {
@@ -46,6 +53,7 @@ class BerthResolver implements experimental.Resolver, AddressBookListener {
     this.#destroyed = true
     this.#book?.detach(this)
     this.#book = undefined
+    this.#reported = -1
   }
 
   update(_addresses: readonly HostPort[] | { readonly error: string }): void {
@@ -59,6 +67,9 @@ class BerthResolver implements experimental.Resolver, AddressBookListener {
     process.nextTick(() => {
       this.#scheduled = false
       if (this.#destroyed) return
+      const version = this.#book?.version ?? -2
+      if (version === this.#reported) return
+      this.#reported = version
       const now = this.#book?.current() ?? { error: `channel pool ${this.#id} is closed` }
       if ('error' in now) {
         this.#listener(

@@ -32,13 +32,20 @@ export interface EchoClient extends grpc.Client {
     options: grpc.CallOptions,
     callback: (err: grpc.ServiceError | null, reply?: EchoReply) => void,
   ): grpc.ClientUnaryCall
-  echo(request: EchoRequest, callback: (err: grpc.ServiceError | null, reply?: EchoReply) => void): grpc.ClientUnaryCall
+  echo(
+    request: EchoRequest,
+    callback: (err: grpc.ServiceError | null, reply?: EchoReply) => void,
+  ): grpc.ClientUnaryCall
   echo(
     request: EchoRequest,
     metadata: grpc.Metadata,
     callback: (err: grpc.ServiceError | null, reply?: EchoReply) => void,
   ): grpc.ClientUnaryCall
-  ticks(request: EchoRequest, metadata?: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<EchoReply>
+  ticks(
+    request: EchoRequest,
+    metadata?: grpc.Metadata,
+    options?: grpc.CallOptions,
+  ): grpc.ClientReadableStream<EchoReply>
   chat(metadata?: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<EchoRequest, EchoReply>
 }
 
@@ -105,6 +112,9 @@ export interface EchoServer {
   readonly calls: number
   /** Calls running now. */
   readonly inFlight: number
+  /** Most calls running at once since start (or `resetMaxInFlight()`). */
+  readonly maxInFlight: number
+  resetMaxInFlight(): void
   /** Distinct client connections seen (by peer address). */
   readonly peers: ReadonlySet<string>
   /** Graceful: tryShutdown, bounded by `timeoutMs` (then forced). */
@@ -128,6 +138,7 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
   const server = new grpc.Server(options.serverOptions)
   let calls = 0
   let inFlight = 0
+  let maxInFlight = 0
   const peers = new Set<string>()
   let id = options.id ?? ''
   const seen = (call: { getPeer(): string }) => {
@@ -135,17 +146,21 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
     peers.add(call.getPeer())
   }
   server.addService(echoServiceDefinition(), {
-    echo: (
-      call: grpc.ServerUnaryCall<EchoRequest, EchoReply>,
-      callback: grpc.sendUnaryData<EchoReply>,
-    ) => {
+    echo: (call: grpc.ServerUnaryCall<EchoRequest, EchoReply>, callback: grpc.sendUnaryData<EchoReply>) => {
       seen(call)
       inFlight++
+      if (inFlight > maxInFlight) maxInFlight = inFlight
       const { message = '', delayMs = 0, failWith = 0 } = call.request
       const reply = () => {
         inFlight--
         if (failWith) callback({ code: failWith, details: `failed on request by ${id}` })
-        else callback(null, { message, serverId: id, metadata: metadataLines(call.metadata), peer: call.getPeer() })
+        else
+          callback(null, {
+            message,
+            serverId: id,
+            metadata: metadataLines(call.metadata),
+            peer: call.getPeer(),
+          })
       }
       if (delayMs > 0) setTimeout(reply, delayMs)
       else reply()
@@ -198,6 +213,12 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
     get inFlight() {
       return inFlight
     },
+    get maxInFlight() {
+      return maxInFlight
+    },
+    resetMaxInFlight() {
+      maxInFlight = inFlight
+    },
     peers,
     stop(timeoutMs = 5000) {
       if (stopped) return Promise.resolve()
@@ -217,5 +238,71 @@ export async function startEchoServer(options: EchoServerOptions = {}): Promise<
       stopped = true
       server.forceShutdown()
     },
+  }
+}
+
+/** Tallies of a bounded load run: replies per server id, and failures by status code. */
+export interface LoadTally {
+  calls: number
+  ok: number
+  byServer: Map<string, number>
+  failures: { code: number | undefined; details: string }[]
+}
+
+export interface LoadOptions {
+  /** Concurrent callers. Default 8. */
+  workers?: number
+  /** Stop after this many calls in all. Default 10000. */
+  maxCalls?: number
+  /** Stop after this long, in ms. Default 10000. */
+  maxMs?: number
+  /** Request to send. Default `{ message: 'load' }`. */
+  request?: EchoRequest
+  /** Call options per call (a deadline, say). */
+  callOptions?: () => grpc.CallOptions
+}
+
+/**
+ * Drives Echo calls from `workers` callers, each calling again as soon as its last call ended,
+ * until `stop()` is called, `maxCalls` or `maxMs` is reached. Bounded in count and time.
+ */
+export function startLoad(
+  client: EchoClient,
+  options: LoadOptions = {},
+): { tally: LoadTally; stop(): Promise<LoadTally> } {
+  const tally: LoadTally = { calls: 0, ok: 0, byServer: new Map(), failures: [] }
+  const { workers = 8, maxCalls = 10_000, maxMs = 10_000, request = { message: 'load' } } = options
+  const until = Date.now() + maxMs
+  let stopped = false
+  const worker = async () => {
+    while (!stopped && tally.calls < maxCalls && Date.now() < until) {
+      tally.calls++
+      try {
+        const reply = await echo(client, request, options.callOptions?.() ?? {})
+        tally.ok++
+        tally.byServer.set(reply.serverId, (tally.byServer.get(reply.serverId) ?? 0) + 1)
+      } catch (err) {
+        const e = err as grpc.ServiceError
+        tally.failures.push({ code: e.code, details: e.details ?? String(err) })
+      }
+    }
+  }
+  const running = Promise.all(Array.from({ length: workers }, worker))
+  return {
+    tally,
+    async stop() {
+      stopped = true
+      await running
+      return tally
+    },
+  }
+}
+
+/** Resolves when `predicate()` holds, polling every 20 ms; rejects after `timeoutMs`. */
+export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await delay(20)
   }
 }
