@@ -55,6 +55,106 @@ export function formatPercent(fraction: number): string {
   return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)}%` : '–'
 }
 
+// ---------------------------------------------------------------------------------------------
+// Paired comparisons
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The per-round ratios of two contenders measured in the same rounds, where round i of `a` and
+ * round i of `b` were taken back to back (see {@link rotate}). On a shared machine the load moves
+ * both figures of a round alike, so `a_i / b_i` is much steadier than `median(a) / median(b)`.
+ */
+export interface PairedRatios {
+  /** `a_i / b_i` for every round in which both figures are finite and `b_i > 0`, in round order. */
+  readonly ratios: readonly number[]
+  /** Median of `ratios`; NaN when there is none. */
+  readonly median: number
+  readonly min: number
+  readonly max: number
+  /** Rounds in which `a` was ahead (`a_i > b_i`) and behind (`a_i < b_i`). */
+  readonly ahead: number
+  readonly behind: number
+}
+
+/** Pair round i of `a` with round i of `b` and summarise the ratios `a_i / b_i`. */
+export function pairedRatios(a: readonly number[], b: readonly number[]): PairedRatios {
+  const ratios: number[] = []
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const r = a[i]! / b[i]!
+    if (Number.isFinite(r) && b[i]! > 0) ratios.push(r)
+  }
+  return {
+    ratios,
+    median: median(ratios),
+    min: ratios.length > 0 ? Math.min(...ratios) : Number.NaN,
+    max: ratios.length > 0 ? Math.max(...ratios) : Number.NaN,
+    ahead: ratios.filter((r) => r > 1).length,
+    behind: ratios.filter((r) => r < 1).length,
+  }
+}
+
+/** Rounds in which the paired ratio was at least `min`. */
+export function roundsAtLeast(p: PairedRatios, min: number): number {
+  return p.ratios.filter((r) => r >= min).length
+}
+
+/**
+ * A paired ratio for a table cell: `median (min–max) ahead/rounds`, e.g. `2.95× (2.61–3.40) 8/9`,
+ * where `8/9` is the number of rounds in which the first contender was ahead.
+ */
+export function formatPaired(p: PairedRatios): string {
+  if (p.ratios.length === 0) return '–'
+  return `${formatRatio(p.median)} (${p.min.toFixed(2)}–${p.max.toFixed(2)}) ${p.ahead}/${p.ratios.length}`
+}
+
+/** How a table of {@link formatPaired} cells reads, for the caption. */
+export const PAIRED_LEGEND =
+  'median over the rounds of the per-round ratio (both measured back to back in the same round), ' +
+  'then (min–max) of those ratios and the number of rounds in which berth was ahead'
+
+/**
+ * Rounds a contender must be behind in, out of `rounds`, for a cell to count as slower: 3/4 of
+ * them, rounded up (3 of 3, 4 of 5, 6 of 7, 7 of 9; every round when there are fewer than 3).
+ */
+export function slowerNeeds(rounds: number): number {
+  return Math.ceil((3 * rounds) / 4)
+}
+
+/**
+ * Whether a paired comparison says the first contender is slower: its median paired ratio is
+ * below 1.00× **and** it was behind in at least {@link slowerNeeds} of the rounds. A contender that
+ * is consistently behind, even by a few percent, fails; a cell at parity, which lands either side
+ * of 1.00× by noise, rarely does (see {@link parityFailChance}).
+ */
+export function clearlySlower(p: PairedRatios): boolean {
+  const n = p.ratios.length
+  return n > 0 && p.median < 1 && p.behind >= slowerNeeds(n)
+}
+
+/**
+ * The chance that a cell at true parity (each round a coin flip) is judged slower by
+ * {@link clearlySlower}: P(at least `slowerNeeds(n)` of `n` rounds behind).
+ */
+export function parityFailChance(rounds: number): number {
+  let sum = 0
+  let choose = 1 // C(n, k), built up from k = 0
+  for (let k = 0; k <= rounds; k++) {
+    if (k > 0) choose = (choose * (rounds - k + 1)) / k
+    if (k >= slowerNeeds(rounds)) sum += choose
+  }
+  return sum / 2 ** rounds
+}
+
+/** The {@link clearlySlower} rule in words, for reports, with the figures for `rounds` rounds. */
+export function slowerRule(rounds: number): string {
+  return [
+    'a cell counts as slower only if its median paired ratio is below 1.00× **and** berth was behind',
+    `in at least 3/4 of the rounds (here ${slowerNeeds(rounds)} of ${rounds}). A consistent regression,`,
+    'even of a few percent, fails; a cell at parity, which lands either side of 1.00× by noise, fails',
+    `by chance with probability ${formatPercent(parityFailChance(rounds))} per cell at ${rounds} runs`,
+  ].join(' ')
+}
+
 export type Align = 'left' | 'right'
 
 /**

@@ -24,14 +24,17 @@ import pg from 'pg'
 import postgres from 'postgres'
 import type { PostgresServer } from '../src/testing/postgres-server.js'
 import {
+  PAIRED_LEGEND,
   RESULTS_FILE,
   type RunControl,
   type RunOptions,
+  clearlySlower,
   collectGarbage,
   commandLine,
   countFlag,
   failUsage,
   formatCount,
+  formatPaired,
   formatPercent,
   formatRate,
   formatRatio,
@@ -39,11 +42,14 @@ import {
   machineLine,
   markdownTable,
   median,
+  pairedRatios,
   parseList,
   rotate,
+  roundsAtLeast,
   runWorkers,
   selectLibs,
   settlesWithin,
+  slowerRule,
   spread,
   writeResultsSection,
 } from './harness.js'
@@ -62,7 +68,7 @@ const HELP = `Usage: npm run bench:pg -- [options]
   --queries <list>        workloads, default select1,pk,range
   --concurrency <list>    concurrent callers, default 1,64,512
   --size <n>              most connections per pool, default 8
-  --runs <n>              repeats per cell (median is reported), default 3
+  --runs <n>              repeats per cell (medians and paired ratios), default 3
   --time <ms>             timed phase bound in ms, default 2000
   --ops <n>               timed phase bound in queries, default 1M
   --warmup <ms>           warm-up bound in ms, default 300
@@ -547,8 +553,10 @@ try {
     .rows[0]!.v
   process.stderr.write(`PostgreSQL ${serverVersion} on 127.0.0.1:${server.port}, ${ROWS} accounts\n`)
 
-  // Interleave: every round measures every (query, callers, library) cell once, and the library
-  // order rotates between rounds, so slow phases of the shared machine hit all libraries alike.
+  // Interleave: every round measures every (query, callers, library) cell once, the libraries of a
+  // cell back to back, and the library order rotates between rounds (no library always goes
+  // first), so slow phases of the shared machine hit all libraries alike. samples[..][c][i] is
+  // round i, which is what the paired ratios rely on.
   for (let round = 0; round < runs; round++) {
     process.stderr.write(`round ${round + 1}/${runs}\n`)
     for (const workload of workloads) {
@@ -603,6 +611,7 @@ function report(serverVersion: string): void {
         `${formatCount(warmup.maxOps)} queries, then timed ≤ ${timed.maxMs} ms / ${formatCount(timed.maxOps)} queries;`,
         'libraries interleaved and rotated between runs; latency = `performance.now()` around each call',
       ].join(' '),
+      '- ratios: paired; for each run i, library_i ÷ peer_i (the two measured back to back in the same round), and the median of those per-run ratios',
       '- postgres.js: tagged templates, default options except `max` (so named prepared statements); ' +
         'berth and pg-pool send unnamed statements (parse + bind + execute per query), as node-postgres does',
     ].join('\n'),
@@ -641,7 +650,7 @@ function report(serverVersion: string): void {
     )
   }
 
-  // Ratios of medians.
+  // Paired ratios: round i of one library against round i of the other, measured back to back.
   const ratioPairs: [LibName, LibName][] = [
     ['berth', 'pg-pool'],
     ['berth', 'postgres.js'],
@@ -649,24 +658,32 @@ function report(serverVersion: string): void {
   ]
   const label = (n: LibName) =>
     n === 'berth' ? 'berth (pipeline: true)' : n === 'berth-nopipe' ? 'berth (pipeline: false)' : n
-  const ratio = (a: LibName, b: LibName, q: QueryName, c: number) => med(a, q, c, 'qps') / med(b, q, c, 'qps')
+  const qpsRounds = (lib: LibName, q: QueryName, c: number) =>
+    (samples.get(lib)?.get(q)?.get(c) ?? []).map((s) => s?.qps ?? Number.NaN)
+  /** undefined when either cell had a failed run (the cell shows `error`). */
+  const paired = (a: LibName, b: LibName, q: QueryName, c: number) =>
+    failed(a, q, c) || failed(b, q, c) ? undefined : pairedRatios(qpsRounds(a, q, c), qpsRounds(b, q, c))
   const ratioRows: string[][] = []
   for (const w of workloads) {
     for (const [a, b] of ratioPairs) {
       if (!libraries.some((l) => l.name === a) || !libraries.some((l) => l.name === b)) continue
       ratioRows.push([
         `${QUERY_SHORT[w.name]}: ${label(a)} ÷ ${b}`,
-        ...concurrencies.map((c) =>
-          available(a) && available(b) ? formatRatio(ratio(a, b, w.name, c)) : 'n/a',
-        ),
+        ...concurrencies.map((c) => {
+          if (!available(a) || !available(b)) return 'n/a'
+          const p = paired(a, b, w.name, c)
+          return p === undefined ? 'error' : formatPaired(p)
+        }),
       ])
     }
   }
   if (ratioRows.length > 0) {
-    parts.push(`### Ratios of medians (queries/s)\n\n${markdownTable(['', ...cols], ratioRows)}`)
+    parts.push(
+      `### Paired ratios (queries/s)\n\nEach cell is the ${PAIRED_LEGEND}.\n\n${markdownTable(['', ...cols], ratioRows)}`,
+    )
   }
 
-  // Targets.
+  // Targets, judged on the median paired ratios.
   const targets: string[] = []
   const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met')
   const targetC = 64
@@ -676,9 +693,14 @@ function report(serverVersion: string): void {
       targets.push(`- ${what}: not checked (not measured in this run)`)
       return
     }
-    const r = ratio(a, b, q, targetC)
+    const p = paired(a, b, q, targetC)
+    if (p === undefined || p.ratios.length === 0) {
+      targets.push(`- ${what}: not checked (error)`)
+      return
+    }
     targets.push(
-      `- ${what}: ${formatRatio(r)} — ${Number.isFinite(r) ? verdict(r >= min) : 'not checked (error)'}`,
+      `- ${what}: median paired ratio ${formatRatio(p.median)} (per-run ${p.min.toFixed(2)}–${p.max.toFixed(2)}, ` +
+        `≥ ${min}× in ${roundsAtLeast(p, min)}/${p.ratios.length} runs) — ${verdict(p.median >= min)}`,
     )
   }
   check('berth', 'pg-pool', 'select1', 2)
@@ -690,14 +712,26 @@ function report(serverVersion: string): void {
       continue
     }
     const slower: string[] = []
+    const parity: string[] = []
+    const errors: string[] = []
     for (const w of workloads) {
       for (const c of concurrencies) {
-        const r = ratio(a, 'pg-pool', w.name, c)
-        if (!(r >= 1)) slower.push(`${QUERY_SHORT[w.name]} c=${c} ${formatRatio(r)}`)
+        const where = `${QUERY_SHORT[w.name]} c=${c}`
+        const p = paired(a, 'pg-pool', w.name, c)
+        if (p === undefined || p.ratios.length === 0) errors.push(where)
+        else if (clearlySlower(p)) slower.push(`${where} ${formatPaired(p)}`)
+        else if (p.median < 1) parity.push(`${where} ${formatPaired(p)}`)
       }
     }
-    targets.push(`- ${what}: ${slower.length === 0 ? 'met' : `NOT met (${slower.join(', ')})`}`)
+    const figures = [
+      ...(slower.length > 0 ? [`slower: ${slower.join(', ')}`] : []),
+      ...(errors.length > 0 ? [`error: ${errors.join(', ')}`] : []),
+      ...(parity.length > 0 ? [`below 1.00× but not consistently behind: ${parity.join(', ')}`] : []),
+    ]
+    const state = slower.length > 0 ? 'NOT met' : errors.length > 0 ? 'not checked (error)' : 'met'
+    targets.push(`- ${what}: ${state}${figures.length > 0 ? ` (${figures.join('; ')})` : ''}`)
   }
+  targets.push(`\n"Slower" above: ${slowerRule(runs)}.`)
   parts.push(`### Targets\n\n${targets.join('\n')}`)
 
   const spreadRows: string[][] = []

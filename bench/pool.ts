@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util'
 import genericPool from 'generic-pool'
 import tarn from 'tarn'
 import {
+  PAIRED_LEGEND,
   RESULTS_FILE,
   type RunControl,
   type RunOptions,
@@ -27,6 +28,7 @@ import {
   countFlag,
   failUsage,
   formatCount,
+  formatPaired,
   formatPercent,
   formatRate,
   formatRatio,
@@ -34,8 +36,10 @@ import {
   machineLine,
   markdownTable,
   median,
+  pairedRatios,
   parseList,
   rotate,
+  roundsAtLeast,
   runWorkers,
   selectLibs,
   settlesWithin,
@@ -55,7 +59,7 @@ const HELP = `Usage: npm run bench:pool -- [options]
                           default: berth,generic-pool,tarn,pg-pool
   --concurrency <list>    worker counts, default 4,64,1024
   --size <n>              pool max (resources), default 8
-  --runs <n>              repeats per cell (median is reported), default 5
+  --runs <n>              repeats per cell (medians and paired ratios), default 5
   --time <ms>             timed phase bound in ms, default 1000
   --cycles <n>            timed phase bound in cycles, default 2M
   --warmup <ms>           warm-up bound in ms, default 250
@@ -426,8 +430,10 @@ process.stderr.write(
 const samples = new Map<string, Map<number, number[]>>()
 for (const lib of libraries) samples.set(lib.name, new Map(concurrencies.map((c) => [c, []])))
 
-// Interleave: every round measures every (concurrency, library) cell once, and the library order
-// rotates between rounds, so slow phases of the shared machine hit all libraries alike.
+// Interleave: every round measures every (concurrency, library) cell once, the libraries of a cell
+// back to back, and the library order rotates between rounds (no library always goes first), so
+// slow phases of the shared machine hit all libraries alike. samples[lib][c][i] is round i, which
+// is what the paired ratios below rely on.
 for (let round = 0; round < runs; round++) {
   process.stderr.write(`round ${round + 1}/${runs}\n`)
   for (const concurrency of concurrencies) {
@@ -444,7 +450,10 @@ for (let round = 0; round < runs; round++) {
 // Report
 // ---------------------------------------------------------------------------------------------
 
-const med = (lib: string, c: number) => median(samples.get(lib)?.get(c) ?? [])
+const rates = (lib: string, c: number) => samples.get(lib)?.get(c) ?? []
+const med = (lib: string, c: number) => median(rates(lib, c))
+/** Round-by-round ratios lib_i ÷ other_i of one concurrency. */
+const paired = (lib: string, other: string, c: number) => pairedRatios(rates(lib, c), rates(other, c))
 const hasBerth = libraries.some((l) => l.name === 'berth')
 const hasBaseline = libraries.some((l) => l.name === baseline)
 const ratioHeader = `vs ${baseline} @${ratioConcurrency}`
@@ -453,7 +462,7 @@ const headers = ['library', ...concurrencies.map((c) => `c=${c}`), ...(hasBaseli
 const rows = libraries.map((lib) => [
   lib.version ? `${lib.name} ${lib.version}` : lib.name,
   ...concurrencies.map((c) => formatRate(med(lib.name, c))),
-  ...(hasBaseline ? [formatRatio(med(lib.name, ratioConcurrency) / med(baseline, ratioConcurrency))] : []),
+  ...(hasBaseline ? [formatRatio(paired(lib.name, baseline, ratioConcurrency).median)] : []),
 ])
 
 const spreadRows = libraries.map((lib) => [
@@ -482,24 +491,34 @@ parts.push(
     `- per cell: median of ${runs} runs; each run = fresh pool, warm-up ≤ ${warmup.maxMs} ms / ` +
       `${formatCount(warmup.maxOps)} cycles, then timed ≤ ${timed.maxMs} ms / ` +
       `${formatCount(timed.maxOps)} cycles; libraries interleaved and rotated between runs`,
+    '- ratios: paired; for each run i, library_i ÷ peer_i (the two measured back to back in the same round), and the median of those per-run ratios',
   ].join('\n'),
 )
-parts.push(`Cycles per second (median; higher is better):\n\n${markdownTable(headers, rows)}`)
+parts.push(
+  `Cycles per second (median; higher is better${hasBaseline ? `; the last column is the median paired ratio to ${baseline}` : ''}):\n\n${markdownTable(headers, rows)}`,
+)
 
 if (hasBerth) {
   const berthPeers = libraries.filter((l) => l.name !== 'berth' && l !== floorLib)
   if (berthPeers.length > 0) {
     const ratioRows = berthPeers.map((p) => [
       `berth ÷ ${p.name}`,
-      ...concurrencies.map((c) => formatRatio(med('berth', c) / med(p.name, c))),
+      ...concurrencies.map((c) => formatPaired(paired('berth', p.name, c))),
     ])
     parts.push(
-      `Ratios of medians:\n\n${markdownTable(['', ...concurrencies.map((c) => `c=${c}`)], ratioRows)}`,
+      `Paired ratios; each cell is the ${PAIRED_LEGEND}:\n\n${markdownTable(['', ...concurrencies.map((c) => `c=${c}`)], ratioRows)}`,
     )
   }
+  const target = 'Target berth ≥ 3× generic-pool at c=64, judged on the median paired ratio'
   if (libraries.some((l) => l.name === 'generic-pool') && concurrencies.includes(64)) {
-    const r = med('berth', 64) / med('generic-pool', 64)
-    parts.push(`Target berth ≥ 3× generic-pool at c=64: ${formatRatio(r)} — ${r >= 3 ? 'met' : 'NOT met'}.`)
+    const p = paired('berth', 'generic-pool', 64)
+    const n = p.ratios.length
+    parts.push(
+      `${target}: ${formatRatio(p.median)} (per-run ${p.min.toFixed(2)}–${p.max.toFixed(2)}, ≥ 3× in ` +
+        `${roundsAtLeast(p, 3)}/${n} runs) — ${n === 0 ? 'not checked (no paired runs)' : p.median >= 3 ? 'met' : 'NOT met'}.`,
+    )
+  } else {
+    parts.push(`${target}: not checked (generic-pool or c=64 not measured in this run).`)
   }
 }
 
