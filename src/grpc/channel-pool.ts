@@ -207,7 +207,7 @@ export class ChannelPool {
     const fixed = o.size !== 'auto'
     this.#pool = new Pool<PoolChannel>({
       name: this.name,
-      create: () => this.#createChannel(),
+      create: (signal) => this.#createChannel(signal),
       destroy: (c) => this.#destroyChannel(c),
       min: fixed ? (o.size as number) : o.minChannels,
       max: fixed ? (o.size as number) : o.maxChannels,
@@ -410,9 +410,10 @@ export class ChannelPool {
     void dns.start()
   }
 
-  async #createChannel(): Promise<PoolChannel> {
+  async #createChannel(signal: AbortSignal): Promise<PoolChannel> {
     if (this.#parsed.kind === 'xds') await loadXds(this.target)
-    if (this.#o.size === 'auto' && this.#streamCap === undefined) await this.#probe()
+    if (this.#o.size === 'auto' && this.#streamCap === undefined) await this.#probe(signal)
+    signal.throwIfAborted()
     const ch = new PoolChannel(
       ++this.#nextChannelId,
       this.#channelTarget,
@@ -435,7 +436,7 @@ export class ChannelPool {
   }
 
   /** Learns the server's MAX_CONCURRENT_STREAMS once, from the first address. */
-  async #probe(): Promise<void> {
+  async #probe(signal: AbortSignal): Promise<void> {
     const first = this.#book?.routable[0]
     if (first === undefined) return
     const advertised = await probeStreamLimit(
@@ -443,6 +444,7 @@ export class ChannelPool {
       this.#credentials.inner,
       this.#book!.authority,
       this.#o.connectTimeoutMs,
+      signal,
     )
     if (advertised !== undefined)
       this.#streamCap = Math.max(1, Math.min(advertised, this.#o.maxStreamsPerChannel))

@@ -1,42 +1,17 @@
 import { isIP } from 'node:net'
-/**
- * Client-side health checking with the standard grpc.health.v1 protocol: one Watch stream per
- * backend address. A backend that reports NOT_SERVING (or does not know the service) leaves the
- * pool's rotation through the AddressBook and comes back when it reports SERVING again. A server
- * without the health service (UNIMPLEMENTED) counts as healthy, as gRPC's A17 design says; a
- * broken stream is reopened with backoff and, meanwhile, leaves the backend to connectivity
- * (a dead backend is avoided by the load balancer anyway).
- */
 import {
   type ChannelCredentials,
   type ChannelOptions,
   type ClientReadableStream,
-  makeGenericClientConstructor,
   status,
 } from '@grpc/grpc-js'
-import type { Client } from '@grpc/grpc-js'
-import { service as healthService } from 'grpc-health-check'
 import type { AddressBook } from './address-book.js'
+import { type HealthCheckResponse, type HealthClient, healthClientConstructor } from './server-health.js'
 import { parseHostPort } from './target.js'
 
 export type BackendHealth = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' | 'UNKNOWN' | 'UNIMPLEMENTED'
 
-interface HealthResponse {
-  status: 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN'
-}
-
-interface HealthClient extends Client {
-  watch(request: { service: string }): ClientReadableStream<HealthResponse>
-}
-
-const HealthClientCtor = makeGenericClientConstructor(
-  healthService,
-  'grpc.health.v1.Health',
-) as unknown as new (
-  address: string,
-  credentials: ChannelCredentials,
-  options?: ChannelOptions,
-) => HealthClient
+type HealthResponse = HealthCheckResponse
 
 const MAX_RETRY_MS = 10_000
 
@@ -63,6 +38,7 @@ class BackendWatcher {
     this.address = address
     const hp = parseHostPort(address)
     const target = isIP(hp.host) === 4 ? `ipv4:${address}` : isIP(hp.host) === 6 ? `ipv6:${address}` : address
+    const HealthClientCtor = healthClientConstructor()
     this.#client = new HealthClientCtor(target, credentials, options)
     this.#service = service
     this.#retryMs = retryMs

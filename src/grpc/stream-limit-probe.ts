@@ -15,11 +15,15 @@ export async function probeStreamLimit(
   credentials: ChannelCredentials,
   authority: string,
   timeoutMs: number,
+  signal?: AbortSignal,
 ): Promise<number | undefined> {
+  if (signal?.aborted) return undefined
   const connector = credentials._createSecureConnector({ scheme: 'dns', authority: '', path: authority }, {})
   const raw = net.connect({ host: address.host, port: address.port })
   const timer = setTimeout(() => raw.destroy(), timeoutMs)
   timer.unref()
+  const onAbort = () => raw.destroy()
+  signal?.addEventListener('abort', onAbort, { once: true })
   try {
     await new Promise<void>((resolve, reject) => {
       raw.once('connect', resolve)
@@ -39,10 +43,12 @@ export async function probeStreamLimit(
       session.once('remoteSettings', (s) => done(s.maxConcurrentStreams))
       session.once('error', () => done(undefined))
       session.once('close', () => done(undefined))
+      signal?.addEventListener('abort', () => done(undefined), { once: true })
     })
   } catch {
     return undefined
   } finally {
+    signal?.removeEventListener('abort', onAbort)
     clearTimeout(timer)
     raw.destroy()
     connector.destroy()

@@ -197,6 +197,23 @@ describe('channel pool under faults', () => {
     await pool.close()
   })
 
+  it('keeps the event loop free while every connection is refused, and fails waitForReady on time', async () => {
+    const pool = createChannelPool('127.0.0.1:1', {
+      size: 'auto',
+      reconnectBackoff: { initialMs: 50, maxMs: 100 },
+    })
+    let ticks = 0
+    const timer = setInterval(() => ticks++, 20)
+    const started = Date.now()
+    await assert.rejects(pool.waitForReady({ timeoutMs: 400 }), { code: 'BERTH_NOT_READY' })
+    clearInterval(timer)
+    assert.ok(Date.now() - started < 1500)
+    assert.ok(ticks >= 10, `only ${ticks} timer ticks in 400 ms: the event loop was starved`)
+    const closing = Date.now()
+    await pool.destroy()
+    assert.ok(Date.now() - closing < 500)
+  })
+
   it('takes a NOT_SERVING backend out of rotation by its health Watch and puts it back when SERVING', async () => {
     const healthA = createHealthService({ '': 'SERVING' })
     const healthB = createHealthService({ '': 'SERVING' })
