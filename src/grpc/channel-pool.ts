@@ -271,6 +271,7 @@ export class ChannelPool {
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined
       const done = (err?: Error) => {
+        this.#pool.off('createError', onCreateError)
         this.#watchers.delete(check)
         clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
@@ -285,6 +286,12 @@ export class ChannelPool {
         }
       }
       const onAbort = () => done(new NotReadyError(this.name, 'aborted', { cause: signal?.reason }))
+      // A channel that cannot even be made (xds: without its package, say) ends the wait at once.
+      const onCreateError = (err: unknown) => {
+        if (this.#channels.size === 0)
+          done(new NotReadyError(this.name, 'no channel could be made', { cause: err }))
+      }
+      this.#pool.on('createError', onCreateError)
       if (signal?.aborted) return onAbort()
       signal?.addEventListener('abort', onAbort, { once: true })
       if (timeoutMs !== undefined) {

@@ -248,6 +248,30 @@ describe('channel pool', () => {
     await pool.close()
   })
 
+  it('resolves a DNS name itself and calls the addresses it finds', async () => {
+    const s = await server()
+    const pool = createChannelPool(`localhost:${s.port}`, { size: 1, reresolveEveryMs: 60_000 })
+    const client = pool.client(echoClientConstructor())
+    assert.equal((await echo(client, { message: 'dns' })).message, 'dns')
+    assert.ok(pool.stats().dnsLookups >= 1)
+    assert.ok(pool.stats().addresses.includes(`127.0.0.1:${s.port}`), pool.stats().addresses.join(','))
+    await pool.close()
+  })
+
+  it('fails waitForReady with the cause when no channel can be made (xds: without @grpc/grpc-js-xds)', async () => {
+    const pool = createChannelPool('xds:///billing', { size: 1 })
+    await assert.rejects(
+      pool.waitForReady({ timeoutMs: 5000 }),
+      (err: Error & { cause?: { cause?: unknown } }) => {
+        assert.equal((err as { code?: string }).code, 'BERTH_NOT_READY')
+        assert.match(String((err.cause as Error)?.message ?? ''), /grpc-js-xds|create/i)
+        return true
+      },
+    )
+    assert.throws(() => pool.setAddresses(['127.0.0.1:1']), { code: 'BERTH_UNSUPPORTED' })
+    await pool.destroy()
+  })
+
   it('rejects bad targets and options with typed errors naming the field', () => {
     assert.throws(() => createChannelPool('', quiet), InvalidTargetError)
     assert.throws(() => createChannelPool('127.0.0.1:99999', quiet), /port "99999"/)

@@ -4,6 +4,7 @@
  * backend where it was). Each server counts its calls and the distinct peers (client connections)
  * it has seen, so tests can check where traffic went and how many connections carried it.
  */
+import { after, before } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
@@ -304,5 +305,37 @@ export async function until(predicate: () => boolean, timeoutMs = 5000, what = '
   while (!predicate()) {
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await delay(20)
+  }
+}
+
+/** One Echo server for a `describe` block, and plain grpc-js clients on it; all closed after the block. */
+export interface EchoFixture {
+  readonly server: EchoServer
+  /** A bare grpc-js Echo client with these interceptors, closed with the fixture. */
+  client(interceptors?: grpc.Interceptor[]): EchoClient
+}
+
+/** Call inside `describe`: registers `before`/`after` hooks that start and stop the server. */
+export function echoFixture(options: EchoServerOptions = {}): EchoFixture {
+  let server: EchoServer | undefined
+  const clients: EchoClient[] = []
+  before(async () => {
+    server = await startEchoServer(options)
+  })
+  after(async () => {
+    for (const c of clients) c.close()
+    await server?.stop()
+  })
+  return {
+    get server() {
+      if (server === undefined) throw new Error('echoFixture: the server starts in a before() hook')
+      return server
+    },
+    client(interceptors = []) {
+      const Echo = echoClientConstructor()
+      const c = new Echo(this.server.address, grpc.credentials.createInsecure(), { interceptors })
+      clients.push(c)
+      return c
+    },
   }
 }
