@@ -44,7 +44,7 @@ export class PoolChannel {
   reconnects = 0
   /** Times it entered TRANSIENT_FAILURE. */
   failures = 0
-  /** Times berth asked an IDLE channel to connect. */
+  /** Times berth asked an IDLE channel to connect again. */
   kicks = 0
   #state: ConnectivityName = 'IDLE'
   #wasReady = false
@@ -117,9 +117,12 @@ export class PoolChannel {
       this.#wasReady = false
     }
     if (to === 'TRANSIENT_FAILURE') this.failures++
-    if (to === 'IDLE') {
-      // The seed's HealthMonitor: an idle channel reconnects at once instead of on the next call.
-      this.kicks++
+    if (to === 'IDLE' || to === 'TRANSIENT_FAILURE') {
+      // The seed's HealthMonitor (its conn.Connect()): an IDLE channel reconnects at once instead
+      // of on the next call. In TRANSIENT_FAILURE the request only matters to subchannels that went
+      // idle; the others retry on grpc-js' reconnect backoff (reconnectBackoff), which berth leaves
+      // in charge so that a dead backend is not hammered.
+      if (to === 'IDLE') this.kicks++
       this.channel.getConnectivityState(true)
     }
     this.#onState(this, from, to)
