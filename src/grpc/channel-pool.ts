@@ -27,6 +27,14 @@ import {
   type ResolvedChannelPoolOptions,
   resolveChannelPoolOptions,
 } from './channel-pool-options.js'
+import { waitForReady } from './channel-pool-ready.js'
+import type {
+  BackendSummary,
+  ChannelPoolCloseOptions,
+  ChannelPoolState,
+  ChannelPoolStats,
+  ChannelSummary,
+} from './channel-pool-stats.js'
 import { ConnectTimeoutCredentials } from './connect-timeout.js'
 import { DnsRefresh } from './dns-refresh.js'
 import { InvalidTargetError, NotReadyError, UnsupportedOperationError } from './errors.js'
@@ -40,6 +48,7 @@ import { registerBook, unregisterBook } from './resolver.js'
 import { probeStreamLimit } from './stream-limit-probe.js'
 import { type HostPort, type ParsedTarget, formatHostPort, parseTarget } from './target.js'
 import { checkTransportSecurity } from './tls.js'
+import { loadXds } from './xds.js'
 
 /** A client class from proto-loader (`loadPackageDefinition`) or a generated grpc-js stub. */
 export type ClientConstructor<C extends Client> = new (
@@ -47,65 +56,6 @@ export type ClientConstructor<C extends Client> = new (
   credentials: ChannelCredentials,
   options?: ClientOptions,
 ) => C
-
-/** One channel in `state()`. */
-export interface ChannelSummary {
-  readonly id: number
-  readonly state: ConnectivityName
-  readonly callsInFlight: number
-  readonly reconnects: number
-  readonly ageMs: number
-}
-
-/** One backend address in `state()`. */
-export interface BackendSummary {
-  readonly address: string
-  /** From the health check (`'UNKNOWN'` without one). */
-  readonly health: BackendHealth
-  /** False while the health check keeps it out of rotation. */
-  readonly inRotation: boolean
-}
-
-export interface ChannelPoolState {
-  /** The best state of any channel: READY when at least one can take calls now. */
-  readonly state: ConnectivityName
-  readonly ready: boolean
-  readonly channels: readonly ChannelSummary[]
-  readonly backends: readonly BackendSummary[]
-  /** Why the pool has no address to call, when it has none. */
-  readonly resolutionError: string | undefined
-}
-
-export interface ChannelPoolStats {
-  readonly name: string
-  readonly target: string
-  readonly size: number | 'auto'
-  readonly poolState: PoolStats['state']
-  readonly channels: number
-  readonly channelsByState: Readonly<Record<ConnectivityName, number>>
-  readonly callsInFlight: number
-  /** Calls that waited for a channel with room (pool starting or every channel full). */
-  readonly callsWaiting: number
-  /** Streams a channel takes before `'auto'` adds one (undefined until known, or for fixed sizes). */
-  readonly streamsPerChannel: number | undefined
-  readonly reconnects: number
-  readonly transientFailures: number
-  readonly idleKicks: number
-  readonly connectTimeouts: number
-  readonly addresses: readonly string[]
-  readonly unhealthy: readonly string[]
-  readonly dnsLookups: number
-  readonly dnsErrors: number
-  /** The core pool's snapshot (channels as resources, calls as shared leases). */
-  readonly pool: PoolStats
-  /** Per-method call metrics (when `metrics` is on). */
-  readonly calls: CallMetricsSnapshot | undefined
-}
-
-export interface ChannelPoolCloseOptions {
-  /** How long calls in flight may take to finish before channels are closed under them. Default 30000. */
-  timeoutMs?: number
-}
 
 /** Channels kept warm in 'auto' mode would be pointless to size below this many streams. */
 const FIXED_CAPACITY = 2 ** 31 - 1
@@ -261,51 +211,17 @@ export class ChannelPool {
 
   /** Resolves when at least one channel is READY; connects idle ones. */
   waitForReady(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
-    const { signal, timeoutMs } = options
-    if (this.#closed !== undefined) return Promise.reject(new PoolClosedError(this.#context()))
-    if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {
-      return Promise.reject(
-        new InvalidOptionError('timeoutMs', timeoutMs, 'a finite number of ms, at least 0'),
-      )
-    }
-    return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined
-      const done = (err?: Error) => {
-        this.#pool.off('createError', onCreateError)
-        this.#watchers.delete(check)
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        if (err) reject(err)
-        else resolve()
-      }
-      const check = () => {
-        if (this.#closed !== undefined) return done(new PoolClosedError(this.#context()))
-        for (const c of this.#channels) {
-          if (c.state === 'READY') return done()
-          c.connect()
-        }
-      }
-      const onAbort = () => done(new NotReadyError(this.name, 'aborted', { cause: signal?.reason }))
-      // A channel that cannot even be made (xds: without its package, say) ends the wait at once.
-      const onCreateError = (err: unknown) => {
-        if (this.#channels.size === 0)
-          done(new NotReadyError(this.name, 'no channel could be made', { cause: err }))
-      }
-      this.#pool.on('createError', onCreateError)
-      if (signal?.aborted) return onAbort()
-      signal?.addEventListener('abort', onAbort, { once: true })
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(
-          () => done(new NotReadyError(this.name, `no channel READY within ${timeoutMs} ms`)),
-          timeoutMs,
-        )
-        timer.unref()
-      }
-      this.#watchers.add(check)
-      // The pool may still be creating its first channel; make sure one is on the way.
-      if (this.#channels.size === 0) this.#warm()
-      check()
-    })
+    return waitForReady(
+      {
+        name: this.name,
+        pool: this.#pool,
+        channels: this.#channels,
+        watchers: this.#watchers,
+        closedError: () => (this.#closed === undefined ? undefined : new PoolClosedError(this.#context())),
+        warm: () => this.#warm(),
+      },
+      options,
+    )
   }
 
   /** A summary for health endpoints and dashboards. */
@@ -527,23 +443,6 @@ function rank(s: ConnectivityName): number {
   return s === 'READY' ? 0 : s === 'CONNECTING' ? 1 : s === 'IDLE' ? 2 : s === 'TRANSIENT_FAILURE' ? 3 : 4
 }
 
-let xdsLoaded: Promise<void> | undefined
-
-/** Registers the xds: scheme from @grpc/grpc-js-xds, once. */
-function loadXds(target: string): Promise<void> {
-  xdsLoaded ??= import('@grpc/grpc-js-xds' as string).then(
-    (m: { register?: () => void }) => m.register?.(),
-    (err: unknown) => {
-      xdsLoaded = undefined
-      throw new InvalidTargetError(
-        target,
-        `xds: targets need @grpc/grpc-js-xds installed (${(err as Error).message})`,
-      )
-    },
-  )
-  return xdsLoaded
-}
-
 /**
  * Makes a channel pool. `target`: `'host:port'`, `'dns:///host:port'`, `'ipv4:a:p,b:p'`, a list
  * of addresses, or `'xds:///name'` (with @grpc/grpc-js-xds installed).
@@ -557,3 +456,4 @@ export function createChannelPool(
 }
 
 export type { ChannelPoolOptions }
+export type { BackendSummary, ChannelPoolCloseOptions, ChannelPoolState, ChannelPoolStats, ChannelSummary }

@@ -18,128 +18,22 @@
 import { BerthError, CloseTimeoutError, InvalidOptionError } from '../core/errors.js'
 import type { ChannelPoolOptions } from './channel-pool-options.js'
 import { ChannelPool, createChannelPool } from './channel-pool.js'
-
-export type ResourceKind = 'grpc' | 'postgres' | 'other'
-
-/** The parts of a berth `PgPool` the manager uses. */
-export interface PostgresPoolLike {
-  ready(options?: { signal?: AbortSignal }): Promise<void>
-  close(options?: { timeoutMs?: number }): Promise<void>
-  destroy(reason?: unknown): Promise<void>
-  stats(): {
-    readonly totalConns: number
-    readonly idleConns: number
-    readonly acquiredConns: number
-    readonly constructingConns: number
-    readonly pool: {
-      readonly state: string
-      readonly waiting: number
-      readonly consecutiveCreateFailures: number
-      readonly lastCreateError: string | undefined
-    }
-  }
-  /** When present, `start()` runs `SELECT 1` if `ready()` opened no connection (minConns 0). */
-  query?(text: string, params?: readonly unknown[], options?: { signal?: AbortSignal }): Promise<unknown>
-}
-
-/** Anything with a graceful close: a server, a queue consumer, a `ChannelRegistry`... */
-export interface ManagedResource {
-  /** Graceful close; given the manager's `timeoutMs`. */
-  close(options?: { timeoutMs?: number }): unknown
-  /** Forced close, used at the deadline. Without it, a close past its deadline is abandoned. */
-  destroy?(reason?: unknown): unknown
-  /** Awaited by `start()`. */
-  ready?(options?: { signal?: AbortSignal }): Promise<unknown>
-  /** For `health()`. Default: ready once `start()` saw `ready()` resolve. */
-  isReady?(): boolean
-}
-
-export interface ManagerEvent {
-  readonly event: 'start' | 'ready' | 'not-ready' | 'signal' | 'close' | 'escalate' | 'closed'
-  readonly message: string
-  readonly resource?: string
-  readonly error?: unknown
-}
-
-export interface ConnectionManagerOptions {
-  /** Receives lifecycle events (start, signal, close, escalation). Default: none. */
-  logger?: (event: ManagerEvent) => void
-}
-
-export interface StartOptions {
-  /** Wait until every resource is ready; false only starts warming them. Default true. */
-  waitForReady?: boolean
-  /** Give up waiting after this long, in ms (resources keep connecting). Default: no limit. */
-  timeoutMs?: number
-  signal?: AbortSignal
-}
-
-export interface HandleSignalsOptions {
-  /** The graceful close's deadline, in ms. Default 30000. */
-  timeoutMs?: number
-  /** Exit when closed: code 0 if every resource closed in time, else 1. Default true. */
-  exit?: boolean
-  /** Runs after the close, before the exit (flush logs here). */
-  onClosed?: (report: CloseReport, signal: NodeJS.Signals) => unknown
-}
-
-export interface ResourceHealth {
-  readonly kind: ResourceKind
-  readonly ready: boolean
-  readonly state: 'connecting' | 'ready' | 'closing' | 'closed'
-  /** gRPC: connectivity, channels, calls in flight; Postgres: connection counts and the last connect error. */
-  readonly detail: Readonly<Record<string, unknown>> | undefined
-}
-
-export interface ManagerHealth {
-  /** The manager is not closed (still true while it drains). */
-  readonly live: boolean
-  /** Started, not closing, and every resource ready. */
-  readonly ready: boolean
-  readonly resources: Readonly<Record<string, ResourceHealth>>
-}
-
-export interface ResourceCloseReport {
-  readonly kind: ResourceKind
-  /**
-   * closed: drained and closed in time. destroyed: forced (at the deadline, by `destroy()`, or
-   * because `close()` failed). abandoned: forced, and still not finished 5 s later.
-   */
-  readonly outcome: 'closed' | 'destroyed' | 'abandoned'
-  readonly durationMs: number
-  /** Calls in flight (gRPC) or connections in use (Postgres) when it was forced. */
-  readonly inFlightWhenForced: number | undefined
-  /** Why it was forced: a CloseTimeoutError at the deadline, the `destroy()` reason, or close()'s error. */
-  readonly reason: unknown
-}
-
-export interface CloseReport {
-  /** Every resource closed gracefully in time. */
-  readonly clean: boolean
-  readonly durationMs: number
-  readonly resources: Readonly<Record<string, ResourceCloseReport>>
-}
-
-/** The manager is closing or closed: it takes no new resources and does not start. */
-export class ManagerClosedError extends BerthError {
-  constructor() {
-    super('BERTH_MANAGER_CLOSED', 'Connection manager is closed: it takes no new resources')
-  }
-}
-
-/** `start()` gave up before every resource was ready. `cause` is the error (or AggregateError) behind it. */
-export class ManagerNotReadyError extends BerthError {
-  /** The resources that were not ready. */
-  readonly resources: readonly string[]
-
-  constructor(failures: readonly { name: string; error: unknown }[]) {
-    const list = failures.map((f) => `${f.name} (${messageOf(f.error)})`).join(', ')
-    const cause =
-      failures.length === 1 ? failures[0]!.error : new AggregateError(failures.map((f) => f.error))
-    super('BERTH_NOT_READY', `Not ready: ${list}`, { cause })
-    this.resources = Object.freeze(failures.map((f) => f.name))
-  }
-}
+import {
+  type CloseReport,
+  type ConnectionManagerOptions,
+  type HandleSignalsOptions,
+  type ManagedResource,
+  ManagerClosedError,
+  type ManagerEvent,
+  type ManagerHealth,
+  ManagerNotReadyError,
+  type PostgresPoolLike,
+  type ResourceCloseReport,
+  type ResourceHealth,
+  type ResourceKind,
+  type StartOptions,
+  messageOf,
+} from './connection-manager-types.js'
 
 type ManagerState = 'new' | 'started' | 'closing' | 'closed'
 
@@ -499,8 +393,20 @@ async function settle(fn: () => unknown): Promise<{ ok: true } | { ok: false; er
   }
 }
 
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message || err.name : String(err)
-}
-
 function noop(): void {}
+
+export {
+  ManagerClosedError,
+  ManagerNotReadyError,
+  type ResourceKind,
+  type PostgresPoolLike,
+  type ManagedResource,
+  type ManagerEvent,
+  type ConnectionManagerOptions,
+  type StartOptions,
+  type HandleSignalsOptions,
+  type ResourceHealth,
+  type ManagerHealth,
+  type ResourceCloseReport,
+  type CloseReport,
+} from './connection-manager-types.js'
