@@ -394,19 +394,3 @@ async function settle(fn: () => unknown): Promise<{ ok: true } | { ok: false; er
 }
 
 function noop(): void {}
-
-export {
-  ManagerClosedError,
-  ManagerNotReadyError,
-  type ResourceKind,
-  type PostgresPoolLike,
-  type ManagedResource,
-  type ManagerEvent,
-  type ConnectionManagerOptions,
-  type StartOptions,
-  type HandleSignalsOptions,
-  type ResourceHealth,
-  type ManagerHealth,
-  type ResourceCloseReport,
-  type CloseReport,
-} from './connection-manager-types.js'

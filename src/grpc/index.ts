@@ -42,9 +42,9 @@ export {
   type RegistryEntryStats,
   RegistryHandle,
 } from './channel-registry.js'
+export { ConnectionManager } from './connection-manager.js'
 export {
   type CloseReport,
-  ConnectionManager,
   type ConnectionManagerOptions,
   type HandleSignalsOptions,
   type ManagedResource,
@@ -57,7 +57,7 @@ export {
   type ResourceHealth,
   type ResourceKind,
   type StartOptions,
-} from './connection-manager.js'
+} from './connection-manager-types.js'
 export { composeInterceptors, type InterceptorList } from './interceptors.js'
 export {
   type CallKind,

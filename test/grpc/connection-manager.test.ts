@@ -6,11 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import { CloseTimeoutError, InvalidOptionError, PoolClosedError } from '../../src/core/errors.js'
 import { createChannelPool } from '../../src/grpc/channel-pool.js'
-import {
-  ConnectionManager,
-  ManagerClosedError,
-  ManagerNotReadyError,
-} from '../../src/grpc/connection-manager.js'
+import { ManagerClosedError, ManagerNotReadyError } from '../../src/grpc/connection-manager-types.js'
+import { ConnectionManager } from '../../src/grpc/connection-manager.js'
 import { createPgPool } from '../../src/pg/index.js'
 import { type EchoServer, echo, echoClientConstructor, startEchoServer } from '../support/grpc.js'
 import { testPostgres } from '../support/postgres.js'
