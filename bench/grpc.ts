@@ -289,4 +289,5 @@ if (flags.write) {
   writeResultsSection('grpc', body)
   process.stderr.write('bench/RESULTS.md updated (section grpc)\n')
 }
-process.exitCode = allMet ? 0 : 0
+// A missed target is a finding to report, not a failure of the run (like bench:pool and bench:pg).
+void allMet
