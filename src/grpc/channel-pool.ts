@@ -77,6 +77,8 @@ export class ChannelPool {
   readonly #parsed: ParsedTarget
   readonly #book: AddressBook | undefined
   #dns: DnsRefresh | undefined
+  /** Settles after the first DNS lookup of a name target (at once for other targets). */
+  #resolved: Promise<void> = Promise.resolve()
   readonly #health: HealthWatch | undefined
   readonly #credentials: ConnectTimeoutCredentials
   readonly #channelTarget: string
@@ -330,7 +332,7 @@ export class ChannelPool {
     const dns = new DnsRefresh(names, book, this.#o.reresolveEveryMs)
     this.#dns = dns
     book.onRefreshRequest = () => void this.#dns?.refresh()
-    void dns.start()
+    this.#resolved = dns.start()
   }
 
   async #createChannel(signal: AbortSignal): Promise<PoolChannel> {
@@ -359,18 +361,26 @@ export class ChannelPool {
   }
 
   /** Learns the server's MAX_CONCURRENT_STREAMS once, from the first address. */
+  /**
+   * Learns the server's MAX_CONCURRENT_STREAMS from the first address that answers (after the
+   * first DNS lookup of a name target). Left unknown when none answers; the next channel asks again.
+   */
   async #probe(signal: AbortSignal): Promise<void> {
-    const first = this.#book?.routable[0]
-    if (first === undefined) return
-    const advertised = await probeStreamLimit(
-      first,
-      this.#credentials.inner,
-      this.#book!.authority,
-      this.#o.connectTimeoutMs,
-      signal,
-    )
-    if (advertised !== undefined)
-      this.#streamCap = Math.max(1, Math.min(advertised, this.#o.maxStreamsPerChannel))
+    await this.#resolved
+    for (const address of (this.#book?.routable ?? []).slice(0, 3)) {
+      if (signal.aborted) return
+      const advertised = await probeStreamLimit(
+        address,
+        this.#credentials.inner,
+        this.#book!.authority,
+        this.#o.connectTimeoutMs,
+        signal,
+      )
+      if (advertised !== undefined) {
+        this.#streamCap = Math.max(1, Math.min(advertised, this.#o.maxStreamsPerChannel))
+        return
+      }
+    }
   }
 
   #capacity(): number {
