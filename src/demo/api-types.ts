@@ -1,0 +1,75 @@
+/**
+ * The demo's HTTP API, shared by the demo server (src/demo/http-server.ts) and the dashboard page
+ * (src/demo/dashboard/). All routes are on the demo's loopback port.
+ *
+ * - `GET /`                      the dashboard page
+ * - `GET /static/<file>`         the dashboard's script and style, and uPlot (`uplot.iife.min.js`, `uPlot.min.css`)
+ * - `GET /metrics`               Prometheus text (berth/metrics)
+ * - `GET /api/state`             a {@link DemoState} snapshot (the page polls it about once a second)
+ * - `POST /api/backends/<id>/stop`   stop one billing backend (graceful shutdown)
+ * - `POST /api/backends/<id>/start`  start it again on the same port
+ * - `POST /api/db/terminate`     pg_terminate_backend() every connection of the demo's pools
+ * - `POST /api/pool/saturate`    hold every connection of the backends' Postgres pool for `ms` (JSON body `{ "ms": 3000 }`, default 3000)
+ * Actions answer `200 { "ok": true, "message": "..." }` or `4xx/5xx { "ok": false, "message": "..." }`.
+ */
+
+/** One berth/pg pool, from its `stats()`. */
+export interface DemoPgPool {
+  readonly name: string
+  readonly totalConns: number
+  readonly idleConns: number
+  readonly acquiredConns: number
+  readonly maxConns: number
+  /** Callers waiting for a connection now. */
+  readonly waiting: number
+  /** Acquire wait percentiles, ms. */
+  readonly acquireWaitP50Ms: number
+  readonly acquireWaitP99Ms: number
+  /** Ages of the open connections, ms, oldest first. */
+  readonly connectionAgesMs: readonly number[]
+}
+
+/** One berth/grpc channel pool, from its `stats()` and `state()`. */
+export interface DemoChannelPool {
+  readonly name: string
+  /** 'READY' | 'CONNECTING' | 'IDLE' | 'TRANSIENT_FAILURE' | 'SHUTDOWN' */
+  readonly state: string
+  readonly channels: number
+  readonly callsInFlight: number
+  readonly reconnects: number
+}
+
+/** One billing backend the demo runs. */
+export interface DemoBackend {
+  /** Stable id used in the action routes: 'a', 'b', 'c'. */
+  readonly id: string
+  readonly address: string
+  /** Whether the demo has it running. */
+  readonly up: boolean
+  /** Calls it has served since the demo started. */
+  readonly calls: number
+  /** Its health as the client pool sees it: 'SERVING' | 'NOT_SERVING' | 'UNKNOWN' | ... */
+  readonly health: string
+}
+
+export interface DemoState {
+  /** `Date.now()` of the snapshot. */
+  readonly time: number
+  /** Seconds since the demo started. */
+  readonly uptimeS: number
+  /** Client calls per second over the last second. */
+  readonly qps: number
+  /** Client calls completed and failed since start. */
+  readonly calls: number
+  readonly errors: number
+  /** Failed calls by gRPC status name, since start. */
+  readonly errorsByStatus: Readonly<Record<string, number>>
+  /** Client-side call latency over the last second, ms. */
+  readonly latencyP50Ms: number
+  readonly latencyP99Ms: number
+  readonly pgPools: readonly DemoPgPool[]
+  readonly channelPools: readonly DemoChannelPool[]
+  readonly backends: readonly DemoBackend[]
+  /** The last few things that happened (a backend stopped, connections terminated), newest last. */
+  readonly events: readonly { readonly time: number; readonly message: string }[]
+}
