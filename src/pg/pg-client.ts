@@ -38,9 +38,30 @@ export async function pingClient(client: pg.Client): Promise<void> {
   await client.query(';')
 }
 
-/** Ends a client politely (Terminate message); the pool bounds how long it waits. */
+/** How long a polite end may take before the socket is cut. */
+const END_GRACE_MS = 1000
+
+/**
+ * Ends a client politely (Terminate message), or cuts its socket when that does not finish
+ * within a second: node-postgres in pipeline mode waits for a query in flight (a ping lost in a
+ * blackhole, say) before it sends Terminate, and would otherwise keep the socket, and the
+ * server's backend, open forever.
+ */
 export async function endClient(client: pg.Client): Promise<void> {
-  await client.end()
+  let timer: NodeJS.Timeout | undefined
+  const ended = client.end().then(
+    () => true,
+    () => true,
+  )
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), END_GRACE_MS)
+    timer.unref()
+  })
+  try {
+    if (!(await Promise.race([ended, late]))) breakClient(client)
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /**

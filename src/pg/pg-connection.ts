@@ -36,6 +36,8 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
   /** A statement changed session state: DISCARD ALL before the next holder. */
   #dirty = false
   #released: Promise<void> | undefined
+  /** Settles once an aborted query on this connection has been cancelled and has ended. */
+  #settling: Promise<void> | undefined
 
   /** @internal made by the pool */
   constructor(lease: Lease<pg.Client>, host: ConnectionHost) {
@@ -62,11 +64,20 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
       this.#dirty = true
     }
     const { signal, timedOut } = callSignal(options)
+    await this.#settled()
+    if (this.#broken) {
+      throw new BerthError(
+        'BERTH_CONNECTION_BROKEN',
+        'This connection was broken by an earlier aborted query',
+      )
+    }
     const started = this.#host.clock()
     try {
-      return await runQuery<R>(this.#lease.resource, text, params, signal, this.#host.cancel, () =>
-        this.#markBroken(),
-      )
+      return await runQuery<R>(this.#lease.resource, text, params, signal, this.#host.cancel, (settled) => {
+        this.#settling = settled.then((usable) => {
+          if (!usable) this.#markBroken()
+        })
+      })
     } catch (err) {
       throw timedOut(err)
     } finally {
@@ -103,7 +114,17 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
     breakClient(this.#lease.resource) // a query that ignored its cancel ends here
   }
 
+  /** Waits until an aborted query's cancel has landed, so it cannot hit the next statement. */
+  async #settled(): Promise<void> {
+    while (this.#settling !== undefined) {
+      const s = this.#settling
+      await s
+      if (this.#settling === s) this.#settling = undefined
+    }
+  }
+
   async #giveBack(): Promise<void> {
+    await this.#settled()
     const client = this.#lease.resource
     if (!this.#broken && client.getTransactionStatus() !== 'I') {
       try {

@@ -175,6 +175,10 @@ export class PgPool extends PgQueryable {
       maxIdleMs: s.maxIdleMs,
       healthCheckPeriodMs: s.healthCheckPeriodMs,
       acquireTimeoutMs,
+      // While the server is unreachable, one connect at a time, at most a second apart (jittered),
+      // so the pool is back to strength within about a second of the server's return.
+      backoffInitialMs: 100,
+      backoffMaxMs: 1_000,
     })
     const clock = () => performance.now()
     const target = { host: client.host ?? 'localhost', port: client.port ?? 5432, ssl: client.ssl }
@@ -236,24 +240,34 @@ export class PgPool extends PgQueryable {
       throw timedOut(err)
     }
     const client = lease.resource
-    let broken = false
+    let settling: Promise<boolean> | undefined
     const started = performance.now()
     try {
-      return await runQuery<R>(client, text, params, signal, this.#host.cancel, () => {
-        broken = true
-        breakClient(client)
+      return await runQuery<R>(client, text, params, signal, this.#host.cancel, (settled) => {
+        settling = settled
       })
     } catch (err) {
       throw timedOut(err)
     } finally {
       this.#queries.record(performance.now() - started)
-      if (!dirty && !broken && client.getTransactionStatus() === 'I') lease.release()
-      else {
-        const conn = new PgConnection(lease, this.#host)
-        if (broken) conn.markBroken()
-        if (dirty) conn.markDirty()
-        await conn.release()
+      if (settling !== undefined) {
+        // Aborted: the caller has its error; the connection goes back only once the cancel has
+        // landed and the query has ended (or is destroyed if that does not happen in time).
+        void settling.then((usable) => this.#giveBack(lease, dirty, !usable))
+      } else {
+        await this.#giveBack(lease, dirty, false)
       }
+    }
+  }
+
+  async #giveBack(lease: Lease<pg.Client>, dirty: boolean, broken: boolean): Promise<void> {
+    const client = lease.resource
+    if (!dirty && !broken && client.getTransactionStatus() === 'I') lease.release()
+    else {
+      const conn = new PgConnection(lease, this.#host)
+      if (broken) conn.markBroken()
+      if (dirty) conn.markDirty()
+      await conn.release()
     }
   }
 

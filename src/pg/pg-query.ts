@@ -78,8 +78,11 @@ export type CancelRunningQuery = (client: pg.Client, settled: Promise<unknown>) 
 
 /**
  * Runs one query on a client, translating errors (PgError, PgConnectionError) and honouring the
- * signal. `onUnusable` is called when an abort left the connection in a state that cannot be
- * trusted (the caller must then destroy it rather than release it).
+ * signal. An abort rejects the call at once (QueryAbortedError), even when the server or the
+ * network does not answer, and hands `onAbort` the settling of the connection: a promise that
+ * resolves once the CancelRequest has been delivered and the query has ended, with whether the
+ * connection can be reused (false: destroy it). The caller must not put the connection back to
+ * work before it resolves, or a late cancel could hit the next statement.
  */
 export async function runQuery<R>(
   client: pg.Client,
@@ -87,35 +90,34 @@ export async function runQuery<R>(
   params: readonly unknown[] | undefined,
   signal: AbortSignal | undefined,
   cancel: CancelRunningQuery,
-  onUnusable: () => void,
+  onAbort: (settled: Promise<boolean>) => void,
 ): Promise<PgResult<R>> {
   if (signal?.aborted) throw new QueryAbortedError(signal.reason)
   // Text and values as arguments, not a config object, which node-postgres would clone.
   const running = client.query<R & pg.QueryResultRow>(text, params as unknown[] | undefined)
   if (signal === undefined) return shape(await running.catch(rethrow))
-  let aborted = false
-  const onAbort = () => {
-    aborted = true
-    void cancel(client, running).then(
-      (usable) => {
-        if (!usable) onUnusable()
-      },
-      () => onUnusable(),
-    )
+  let abortNow: ((err: QueryAbortedError) => void) | undefined
+  const aborted = new Promise<never>((_, reject) => {
+    abortNow = reject
+  })
+  const onAbortEvent = () => {
+    const settled = cancel(client, running).catch(() => false)
+    onAbort(settled)
+    abortNow!(new QueryAbortedError(signal.reason))
   }
-  signal.addEventListener('abort', onAbort, { once: true })
+  signal.addEventListener('abort', onAbortEvent, { once: true })
   try {
-    const result = await running
-    if (aborted) throw new QueryAbortedError(signal.reason) // it finished before the cancel landed
-    return shape(result)
+    return shape(await Promise.race([running, aborted]))
   } catch (err) {
     if (err instanceof QueryAbortedError) throw err
-    if (aborted) throw new QueryAbortedError(signal.reason)
     throw toPgError(err)
   } finally {
-    signal.removeEventListener('abort', onAbort)
+    signal.removeEventListener('abort', onAbortEvent)
+    running.catch(noop) // an aborted query's own outcome is no longer anyone's business
   }
 }
+
+function noop(): void {}
 
 function shape<R>(r: pg.QueryResult<R & pg.QueryResultRow>): PgResult<R> {
   return { rows: r.rows, rowCount: r.rowCount ?? 0, fields: r.fields }

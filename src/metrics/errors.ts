@@ -1,0 +1,47 @@
+/** Errors of berth/metrics, each with a stable `code`. */
+import { BerthError } from '../core/errors.js'
+
+/** An optional peer dependency (prom-client) is needed for what was asked and is not installed. */
+export class MissingPeerDependencyError extends BerthError {
+  readonly dependency: string
+
+  constructor(dependency: string, feature: string, options?: { cause?: unknown }) {
+    super(
+      'BERTH_MISSING_PEER_DEPENDENCY',
+      `${feature} needs the optional peer dependency '${dependency}': npm install ${dependency}`,
+      options,
+    )
+    this.dependency = dependency
+  }
+}
+
+/** A pool was added twice, or two pools of one kind would report under the same `pool` label. */
+export class DuplicateMetricSourceError extends BerthError {
+  readonly kind: string
+  readonly poolName: string
+
+  constructor(kind: string, poolName: string, reason: 'same pool' | 'same name') {
+    super(
+      'BERTH_METRICS_DUPLICATE_SOURCE',
+      reason === 'same pool'
+        ? `This ${kind} pool is already exported (as '${poolName}')`
+        : `Another ${kind} pool is already exported as '${poolName}'; pass a distinct { name }`,
+    )
+    this.kind = kind
+    this.poolName = poolName
+  }
+}
+
+/** A metric name berth registers is already taken in the prom-client registry given to the exporter. */
+export class MetricNameConflictError extends BerthError {
+  readonly metric: string
+
+  constructor(metric: string, options?: { cause?: unknown }) {
+    super(
+      'BERTH_METRICS_NAME_CONFLICT',
+      `Metric '${metric}' is already registered in this registry (another exporter on it? use a distinct prefix or registry)`,
+      options,
+    )
+    this.metric = metric
+  }
+}

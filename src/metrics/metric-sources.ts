@@ -1,0 +1,109 @@
+/**
+ * The pools an exporter reads: each with its kind and the name it reports under. Exporters read
+ * nothing but `stats()` snapshots, taken once per collection so that every series of one scrape
+ * comes from the same instant.
+ */
+import { InvalidOptionError } from '../core/errors.js'
+import type { PoolStats } from '../core/pool-stats.js'
+import type { ChannelPoolStats } from '../grpc/channel-pool-stats.js'
+import type { PgPoolStats } from '../pg/pg-pool.js'
+import { DuplicateMetricSourceError } from './errors.js'
+import { redactLabel } from './label-redaction.js'
+
+/** Anything with a `stats()` snapshot: structural, so berth/metrics loads neither pg nor grpc-js. */
+export interface StatsSource<S> {
+  stats(): S
+}
+
+/** A core `Pool` (from `berth`). */
+export type PoolSource = StatsSource<PoolStats>
+/** A `PgPool` (from `berth/pg`). */
+export type PgPoolSource = StatsSource<PgPoolStats>
+/** A `ChannelPool` (from `berth/grpc`). */
+export type ChannelPoolSource = StatsSource<ChannelPoolStats>
+
+/** `'core'` for a plain `Pool`, `'pg'` for a `PgPool`, `'grpc'` for a `ChannelPool`. */
+export type SourceKind = 'core' | 'pg' | 'grpc'
+
+export interface AddSourceOptions {
+  /**
+   * The value of the `pool` label (Prometheus) or pool-name attribute (OpenTelemetry). Default: the
+   * pool's own name from its stats. Any URL userinfo or password parameter in it is removed.
+   */
+  name?: string
+}
+
+/** One pool's snapshot in a collection. */
+export interface SourceSample<S> {
+  readonly name: string
+  readonly kind: SourceKind
+  readonly stats: S
+}
+
+/** The snapshots of one collection. */
+export interface SourceScrape {
+  /** The core pool of every source: a `Pool` itself, a `PgPool`'s or a `ChannelPool`'s inner pool. */
+  readonly pools: readonly SourceSample<PoolStats>[]
+  readonly pg: readonly SourceSample<PgPoolStats>[]
+  readonly grpc: readonly SourceSample<ChannelPoolStats>[]
+}
+
+interface Entry {
+  readonly kind: SourceKind
+  readonly name: string
+  readonly source: StatsSource<unknown>
+}
+
+function ownName(kind: SourceKind, source: StatsSource<unknown>): string {
+  const s = source.stats()
+  if (kind === 'pg') return (s as PgPoolStats).pool.name
+  return (s as PoolStats | ChannelPoolStats).name
+}
+
+/** The set of exported pools, keyed by identity; names are unique per kind. */
+export class MetricSources {
+  readonly #entries = new Map<StatsSource<unknown>, Entry>()
+
+  add(kind: SourceKind, source: StatsSource<unknown>, options: AddSourceOptions = {}): void {
+    if (source === null || typeof source !== 'object' || typeof source.stats !== 'function')
+      throw new InvalidOptionError('pool', source, `a ${kind} pool with a stats() method`)
+    if (options.name !== undefined && (typeof options.name !== 'string' || options.name === ''))
+      throw new InvalidOptionError('name', options.name, 'a non-empty string')
+    const existing = this.#entries.get(source)
+    if (existing) throw new DuplicateMetricSourceError(existing.kind, existing.name, 'same pool')
+    const name = redactLabel(options.name ?? ownName(kind, source))
+    for (const e of this.#entries.values())
+      if (e.kind === kind && e.name === name) throw new DuplicateMetricSourceError(kind, name, 'same name')
+    this.#entries.set(source, { kind, name, source })
+  }
+
+  /** Stops exporting `source`; false when it was not exported. */
+  remove(source: StatsSource<unknown>): boolean {
+    return this.#entries.delete(source)
+  }
+
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /** One `stats()` call per pool. */
+  scrape(): SourceScrape {
+    const pools: SourceSample<PoolStats>[] = []
+    const pg: SourceSample<PgPoolStats>[] = []
+    const grpc: SourceSample<ChannelPoolStats>[] = []
+    for (const { kind, name, source } of this.#entries.values()) {
+      if (kind === 'pg') {
+        const stats = (source as PgPoolSource).stats()
+        pg.push({ name, kind, stats })
+        pools.push({ name, kind, stats: stats.pool })
+      } else if (kind === 'grpc') {
+        const stats = (source as ChannelPoolSource).stats()
+        grpc.push({ name, kind, stats })
+        pools.push({ name, kind, stats: stats.pool })
+      } else {
+        pools.push({ name, kind, stats: (source as PoolSource).stats() })
+      }
+    }
+    return { pools, pg, grpc }
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * Prometheus metrics for berth's pools through prom-client. Every metric reads the pools' frozen
+ * `stats()` snapshots in its `collect()` at scrape time: nothing polls, and a scrape takes one
+ * snapshot per pool (shared by all its series, so they agree with each other).
+ */
+import type { Registry } from 'prom-client'
+import { BerthError, InvalidOptionError } from '../core/errors.js'
+import { MetricNameConflictError } from './errors.js'
+import {
+  type AddSourceOptions,
+  type ChannelPoolSource,
+  MetricSources,
+  type PgPoolSource,
+  type PoolSource,
+  type SourceScrape,
+  type StatsSource,
+} from './metric-sources.js'
+import { type PromClientModule, loadPromClient } from './prom-client-loader.js'
+import { GRPC_FAMILIES } from './prometheus-families-grpc.js'
+import { PG_FAMILIES } from './prometheus-families-pg.js'
+import { POOL_FAMILIES } from './prometheus-families-pool.js'
+import type { MetricFamily } from './prometheus-family.js'
+import { type LatencySample, createSnapshotSummary } from './prometheus-summary.js'
+
+/** Every family berth exports, with its default name. */
+export const PROMETHEUS_FAMILIES: readonly MetricFamily[] = [
+  ...POOL_FAMILIES,
+  ...PG_FAMILIES,
+  ...GRPC_FAMILIES,
+]
+
+const DEFAULT_PREFIX = 'berth_'
+const PREFIX_SYNTAX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/
+
+export interface PrometheusExporterOptions {
+  /**
+   * The prom-client registry to register into. Default: a new `Registry` of its own (never
+   * prom-client's global `register`); pass `register` to serve berth's metrics with your others.
+   */
+  registry?: Registry
+  /**
+   * Replaces the leading `berth_` of berth's own metric names (`''` drops it). Default `'berth_'`.
+   * `grpc_active_connections` and `grpc_request_duration_seconds` keep their names.
+   */
+  prefix?: string
+}
+
+/**
+ * Exports the stats of core pools, Postgres pools and gRPC channel pools as Prometheus metrics.
+ *
+ * ```ts
+ * const metrics = new PrometheusExporter()
+ * metrics.addPgPool(db).addChannelPool(users)
+ * res.end(await metrics.registry.metrics())
+ * ```
+ *
+ * Every metric is registered when the exporter is made (so a name clash fails at once, with
+ * `MetricNameConflictError`); a metric without pools shows only its HELP and TYPE lines. Needs
+ * prom-client (an optional peer dependency), loaded here rather than at import.
+ */
+export class PrometheusExporter {
+  /** The registry the metrics are in; serve `await registry.metrics()` on your /metrics route. */
+  readonly registry: Registry
+  /** The names of the metrics this exporter registered, prefix applied. */
+  readonly metricNames: readonly string[]
+  readonly #sources = new MetricSources()
+  #scrape: SourceScrape | undefined
+  #unregistered = false
+
+  constructor(options: PrometheusExporterOptions = {}) {
+    const prefix = options.prefix ?? DEFAULT_PREFIX
+    if (typeof prefix !== 'string' || !PREFIX_SYNTAX.test(prefix))
+      throw new InvalidOptionError(
+        'prefix',
+        options.prefix,
+        'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)',
+      )
+    const client = loadPromClient()
+    this.registry = options.registry ?? new client.Registry()
+    const names: string[] = []
+    try {
+      for (const family of PROMETHEUS_FAMILIES) {
+        const name = family.name.startsWith(DEFAULT_PREFIX)
+          ? prefix + family.name.slice(DEFAULT_PREFIX.length)
+          : family.name
+        if (this.registry.getSingleMetric(name) !== undefined) throw new MetricNameConflictError(name)
+        this.#register(client, family, name)
+        names.push(name)
+      }
+    } catch (error) {
+      for (const name of names) this.registry.removeSingleMetric(name)
+      if (error instanceof BerthError) throw error
+      throw new InvalidOptionError('prefix', prefix, `a prefix giving valid metric names (${String(error)})`)
+    }
+    this.metricNames = Object.freeze(names)
+  }
+
+  /** Exports a core `Pool` (label `kind="core"`). */
+  addPool(pool: PoolSource, options?: AddSourceOptions): this {
+    this.#sources.add('core', pool, options)
+    return this
+  }
+
+  /** Exports a `PgPool`: `berth_pg_*`, and `berth_pool_*` for its connections (`kind="pg"`). */
+  addPgPool(pool: PgPoolSource, options?: AddSourceOptions): this {
+    this.#sources.add('pg', pool, options)
+    return this
+  }
+
+  /** Exports a `ChannelPool`: the gRPC metrics, and `berth_pool_*` for its channels (`kind="grpc"`). */
+  addChannelPool(pool: ChannelPoolSource, options?: AddSourceOptions): this {
+    this.#sources.add('grpc', pool, options)
+    return this
+  }
+
+  /** Stops exporting `pool`: its series are gone from the next scrape. False when it was not exported. */
+  remove(pool: StatsSource<unknown>): boolean {
+    return this.#sources.remove(pool)
+  }
+
+  /** Removes every metric of this exporter from the registry. Idempotent; the exporter is done after. */
+  unregister(): void {
+    if (this.#unregistered) return
+    this.#unregistered = true
+    for (const name of this.metricNames) this.registry.removeSingleMetric(name)
+  }
+
+  /**
+   * The snapshots of the scrape in progress. prom-client runs every metric's `collect()` in one
+   * synchronous pass before it awaits anything, so a snapshot kept until the next microtask is
+   * shared by exactly one scrape.
+   */
+  #current(): SourceScrape {
+    if (this.#scrape === undefined) {
+      this.#scrape = this.#sources.scrape()
+      queueMicrotask(() => {
+        this.#scrape = undefined
+      })
+    }
+    return this.#scrape
+  }
+
+  #register(client: PromClientModule, family: MetricFamily, name: string): void {
+    const registers = [this.registry]
+    const labelNames = family.labelNames
+    const current = () => this.#current()
+    if (family.type === 'summary') {
+      createSnapshotSummary(client, { name, help: family.help, labelNames, registers }, () => {
+        const out: LatencySample[] = []
+        family.samples(current(), (labels, latency) => out.push({ labels, latency }))
+        return out
+      })
+    } else if (family.type === 'gauge') {
+      new client.Gauge({
+        name,
+        help: family.help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset()
+          family.samples(current(), (labels, value) => this.set(labels, value))
+        },
+      })
+    } else {
+      new client.Counter({
+        name,
+        help: family.help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset()
+          family.samples(current(), (labels, value) => this.inc(labels, value))
+        },
+      })
+    }
+  }
+}
