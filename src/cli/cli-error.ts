@@ -1,0 +1,20 @@
+import { BerthError } from '../core/errors.js'
+import { ExitCode, type ExitCodeValue } from './exit-codes.js'
+
+/**
+ * An error the CLI reports as one line and an exit status. `message` must already be fit to
+ * print: no password, no stack.
+ */
+export class CliError extends BerthError {
+  readonly exitCode: ExitCodeValue
+
+  constructor(exitCode: ExitCodeValue, message: string, options?: { cause?: unknown }) {
+    super('BERTH_CLI', message, options)
+    this.exitCode = exitCode
+  }
+}
+
+/** A bad command line: unknown option, value out of range, missing argument. */
+export function usageError(message: string): CliError {
+  return new CliError(ExitCode.usage, message)
+}
