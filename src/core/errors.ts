@@ -39,15 +39,21 @@ export class BerthError extends Error {
   }
 }
 
-/** An option had a wrong type or an out-of-range value. Thrown at construction, never later. */
+/**
+ * An option or argument had a wrong type or an out-of-range value. Thrown at construction (or
+ * when the call is made), never later. With `hideValue` (an argument that may hold user data), the
+ * message gives only the value's type and `value` is undefined.
+ */
 export class InvalidOptionError extends BerthError {
   readonly option: string
   readonly value: unknown
 
-  constructor(option: string, value: unknown, expected: string) {
-    super('BERTH_INVALID_OPTION', `Invalid option ${option}: ${describe(value)} (expected ${expected})`)
+  constructor(option: string, value: unknown, expected: string, options?: { hideValue?: boolean }) {
+    const hide = options?.hideValue === true
+    const shown = hide ? describeType(value) : describe(value)
+    super('BERTH_INVALID_OPTION', `Invalid option ${option}: ${shown} (expected ${expected})`)
     this.option = option
-    this.value = value
+    this.value = hide ? undefined : value
   }
 }
 
@@ -162,6 +168,13 @@ function formatContext(c: PoolErrorContext): string {
 function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message || err.name
   return String(err)
+}
+
+/** Names a value's type only (`a string`, `null`, `an array`), for values that must not be shown. */
+export function describeType(value: unknown): string {
+  if (value === null || value === undefined) return String(value)
+  if (Array.isArray(value)) return 'an array'
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`
 }
 
 /** Renders a value for an error message without dumping large objects. */

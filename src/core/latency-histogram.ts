@@ -1,4 +1,8 @@
 import { type RecordableHistogram, createHistogram } from 'node:perf_hooks'
+import { InvalidOptionError } from './errors.js'
+
+/** The native histogram's largest value, in µs (about 285 years): longer durations are recorded as this. */
+const MAX_US = Number.MAX_SAFE_INTEGER
 
 /** Percentiles of a latency distribution, in milliseconds. */
 export interface LatencySummary {
@@ -25,16 +29,24 @@ export class LatencyHistogram {
   #sum = 0
   #max = 0
 
-  /** Records one duration in milliseconds. */
+  /**
+   * Records one duration in milliseconds; negative ones (a clock step) count as zero.
+   * @throws InvalidOptionError for NaN, Infinity or a non-number (nothing is recorded)
+   */
   record(ms: number): void {
-    this.#count++
     if (ms < 0.0005) {
+      this.#count++
       this.#zeros++
       return
     }
+    // One comparison on the hot path; it is false for NaN, Infinity and non-numbers alike.
+    if (!(ms < Number.POSITIVE_INFINITY) || typeof ms !== 'number') {
+      throw new InvalidOptionError('ms', ms, 'a finite duration in milliseconds')
+    }
+    this.#count++
     this.#sum += ms
     if (ms > this.#max) this.#max = ms
-    this.#h.record(ms < 0.001 ? 1 : Math.round(ms * 1000))
+    this.#h.record(ms < 0.001 ? 1 : Math.min(MAX_US, Math.round(ms * 1000)))
   }
 
   summary(): LatencySummary {

@@ -178,9 +178,19 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
    * @throws PoolClosedError when the pool is closing or closed
    */
   tryAcquire(options?: { shared?: boolean }): Lease<T> | undefined {
+    // On a hot path (one call per gRPC call): two typeof checks, the rest only for bad input.
+    let shared = false
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) {
+        throw new InvalidOptionError('tryAcquire options', options, 'an object')
+      }
+      shared = options.shared === true
+      if (!shared && options.shared !== undefined && options.shared !== false) {
+        throw new InvalidOptionError('shared', options.shared, 'a boolean')
+      }
+    }
     if (this.#state !== 'open') throw new PoolClosedError(this.#context())
     if (this.#waiters.size > 0) return undefined
-    const shared = options !== undefined && options.shared === true
     const now = this.#o.clock()
     const e = this.#takeFree(shared, now)
     if (e === undefined) return undefined
@@ -194,6 +204,14 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
    * if one fails first, or when the pool closes.
    */
   ready(options?: { signal?: AbortSignal }): Promise<void> {
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) {
+        return Promise.reject(new InvalidOptionError('ready options', options, 'an object'))
+      }
+      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+        return Promise.reject(new InvalidOptionError('signal', options.signal, 'an AbortSignal'))
+      }
+    }
     if (this.#state !== 'open') return Promise.reject(new PoolClosedError(this.#context()))
     if (this.#inv.live >= this.#o.min) return Promise.resolve()
     const waiting = this.#ready.wait(options?.signal, () => this.#context())

@@ -4,6 +4,7 @@
  * grpc-js would silently ignore are reported through `onWarning`, once per pool.
  */
 import type { ChannelOptions } from '@grpc/grpc-js'
+import { InvalidOptionError } from '../core/errors.js'
 import type { ResolvedChannelPoolOptions } from './channel-pool-options.js'
 
 /** Client channel option keys grpc-js 1.14 reads (from its source; anything else it ignores). */
@@ -122,6 +123,13 @@ export function renderServiceConfig(o: ResolvedChannelPoolOptions): ServiceConfi
 
 /** Channel options and service config for one pool, plus the warnings to report. */
 export function renderChannelConfig(o: ResolvedChannelPoolOptions): RenderedChannelConfig {
+  if (typeof o !== 'object' || o === null || typeof o.reconnectBackoff !== 'object') {
+    throw new InvalidOptionError(
+      'options',
+      o,
+      'resolved channel pool options (from resolveChannelPoolOptions)',
+    )
+  }
   const warnings: string[] = []
   const serviceConfig = renderServiceConfig(o)
   const channelOptions: ChannelOptions = {

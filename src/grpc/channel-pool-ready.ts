@@ -25,7 +25,13 @@ export function waitForReady(
   host: ReadyHost,
   options: { signal?: AbortSignal; timeoutMs?: number },
 ): Promise<void> {
+  if (typeof options !== 'object' || options === null) {
+    return Promise.reject(new InvalidOptionError('waitForReady options', options, 'an object'))
+  }
   const { signal, timeoutMs } = options
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return Promise.reject(new InvalidOptionError('signal', signal, 'an AbortSignal'))
+  }
   const closed = host.closedError()
   if (closed) return Promise.reject(closed)
   if (timeoutMs !== undefined && (!Number.isFinite(timeoutMs) || timeoutMs < 0)) {

@@ -44,11 +44,17 @@ function validMs(value: unknown): value is number {
  *   not a method path, or a `perMethod` value is not a positive number.
  */
 export function deadlineInterceptor(options: DeadlineInterceptorOptions): Interceptor {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', options, 'an object { defaultMs, perMethod?, streams? }')
+  }
   const { defaultMs, perMethod = {}, streams = false } = options
   if (!validMs(defaultMs) || defaultMs === Number.POSITIVE_INFINITY) {
     throw new InvalidOptionError('defaultMs', defaultMs, 'a positive finite number of milliseconds')
   }
   if (typeof streams !== 'boolean') throw new InvalidOptionError('streams', streams, 'a boolean')
+  if (typeof perMethod !== 'object' || perMethod === null) {
+    throw new InvalidOptionError('perMethod', perMethod, "an object { '/pkg.Service/Method': ms }")
+  }
   const byPath = new Map<string, number>()
   for (const [key, ms] of Object.entries(perMethod)) {
     if (!METHOD_PATH.test(key)) {

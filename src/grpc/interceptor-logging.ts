@@ -58,6 +58,9 @@ export interface LoggingInterceptorOptions {
 
 /** One line for a log: `grpc /pkg.Svc/Method UNAVAILABLE 12.3 ms peer=127.0.0.1:50051 "details"`. */
 export function formatCallLogEntry(entry: CallLogEntry): string {
+  if (typeof entry !== 'object' || entry === null || typeof entry.durationMs !== 'number') {
+    throw new InvalidOptionError('entry', entry, 'a CallLogEntry { method, status, durationMs, ... }')
+  }
   const peer = entry.peer ? ` peer=${entry.peer}` : ''
   const slow = entry.slow ? ' (slow)' : ''
   const details = entry.details ? ` ${JSON.stringify(entry.details)}` : ''

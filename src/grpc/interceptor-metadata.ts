@@ -54,7 +54,17 @@ function checkKey(option: string, key: unknown): string {
  * ```
  */
 export function propagationScope<T>(source: Metadata | { readonly metadata: Metadata }, fn: () => T): T {
-  return scope.run(source instanceof Metadata ? source : source.metadata, fn)
+  const metadata =
+    source instanceof Metadata
+      ? source
+      : typeof source === 'object' && source !== null
+        ? source.metadata
+        : undefined
+  if (!(metadata instanceof Metadata)) {
+    throw new InvalidOptionError('source', source, 'a grpc-js server call or a Metadata')
+  }
+  if (typeof fn !== 'function') throw new InvalidOptionError('fn', fn, 'a function')
+  return scope.run(metadata, fn)
 }
 
 /** The request metadata of the current propagation scope, if any (read-only by convention). */

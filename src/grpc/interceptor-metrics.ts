@@ -8,6 +8,7 @@
  * forwards straight to the next call and is its own listener, so it makes no closures per call.
  */
 import { type Interceptor, type NextCall, status as Status, type StatusObject } from '@grpc/grpc-js'
+import { InvalidOptionError } from '../core/errors.js'
 import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram.js'
 import { ObservingCall } from './interceptors.js'
 
@@ -165,5 +166,8 @@ export class CallMetrics {
  * time between the two, in milliseconds.
  */
 export function metricsInterceptor(metrics: CallMetrics): Interceptor {
+  if (!(metrics instanceof CallMetrics)) {
+    throw new InvalidOptionError('metrics', metrics, 'a CallMetrics (new CallMetrics())')
+  }
   return metrics.interceptor
 }

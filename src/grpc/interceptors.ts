@@ -12,6 +12,7 @@ import {
   type status as Status,
   type StatusObject,
 } from '@grpc/grpc-js'
+import { InvalidOptionError } from '../core/errors.js'
 
 type MessageContext = Parameters<InterceptingCall['sendMessageWithContext']>[0]
 
@@ -40,7 +41,20 @@ export type InterceptorList = ReadonlyArray<Interceptor | undefined | null | fal
  */
 export function composeInterceptors(...lists: InterceptorList[]): Interceptor[] {
   const out: Interceptor[] = []
-  for (const list of lists) for (const interceptor of list) if (interceptor) out.push(interceptor)
+  for (let i = 0; i < lists.length; i++) {
+    const list = lists[i]
+    if (!Array.isArray(list)) {
+      throw new InvalidOptionError('lists', list, `an array of interceptors (argument ${i + 1})`)
+    }
+    for (let j = 0; j < list.length; j++) {
+      const interceptor = list[j]
+      if (!interceptor) continue
+      if (typeof interceptor !== 'function') {
+        throw new InvalidOptionError(`lists[${i}][${j}]`, interceptor, 'an interceptor function')
+      }
+      out.push(interceptor)
+    }
+  }
   return out
 }
 

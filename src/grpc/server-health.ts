@@ -203,6 +203,17 @@ export function checkHealth(
   if (typeof service !== 'string') {
     return Promise.reject(new InvalidOptionError('service', service, 'a service name string'))
   }
+  if (typeof client !== 'object' || client === null || typeof client.check !== 'function') {
+    return Promise.reject(
+      new InvalidOptionError('client', client, 'a health client (from healthClientConstructor())'),
+    )
+  }
+  if (typeof options !== 'object' || options === null) {
+    return Promise.reject(new InvalidOptionError('options', options, 'an object'))
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    return Promise.reject(new InvalidOptionError('signal', options.signal, 'an AbortSignal'))
+  }
   const { signal, metadata = new grpc.Metadata() } = options
   const deadline = options.deadline ?? Date.now() + DEFAULT_HEALTH_CHECK_TIMEOUT_MS
   if (signal?.aborted) return Promise.reject(signal.reason)

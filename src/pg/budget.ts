@@ -42,12 +42,33 @@ export interface BudgetReport extends ServerConnectionLimits {
   readonly summary: string
 }
 
-/** Applies the sizing formula. Pure: `berth doctor` and `db.checkBudget()` share it. */
+/**
+ * Applies the sizing formula. Pure: `berth doctor` and `db.checkBudget()` share it.
+ *
+ * @throws InvalidOptionError naming the argument or field at fault
+ */
 export function assessBudget(
   limits: ServerConnectionLimits,
   maxConns: number,
   options: BudgetOptions = {},
 ): BudgetReport {
+  if (typeof limits !== 'object' || limits === null) {
+    throw new InvalidOptionError(
+      'limits',
+      limits,
+      'an object { maxConnections, superuserReserved, reserved }',
+    )
+  }
+  for (const key of ['maxConnections', 'superuserReserved', 'reserved'] as const) {
+    const v = limits[key]
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      throw new InvalidOptionError(`limits.${key}`, v, 'an integer >= 0')
+    }
+  }
+  positiveInt('maxConns', maxConns)
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError('options', options, 'an object')
+  }
   const instances = positiveInt('instances', options.instances ?? 1)
   const available = Math.max(0, limits.maxConnections - limits.superuserReserved - limits.reserved)
   const perInstanceBudget = Math.floor(available / instances)
@@ -93,8 +114,8 @@ export function limitsFromRow(row: {
   }
 }
 
-function positiveInt(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) {
+function positiveInt(field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
     throw new InvalidOptionError(field, value, 'an integer >= 1')
   }
   return value

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import type pg from 'pg'
-import { BerthError } from '../core/errors.js'
+import { BerthError, InvalidOptionError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { Pool as CorePool } from '../core/pool.js'
@@ -32,18 +32,27 @@ export class Pool extends EventEmitter {
   readonly #wrappers = new WeakMap<pg.Client, PoolClient>()
   readonly #connectTimeoutMs: number
 
+  /**
+   * @throws InvalidOptionError naming the pg.Pool option at fault. Keys pg.Pool does not know are
+   *   ignored, as pg.Pool does, so that existing configurations keep working.
+   */
   constructor(options: pg.PoolConfig = {}) {
     super()
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new InvalidOptionError('options', options, 'an object of pg.Pool options')
+    }
     const copy: pg.PoolConfig = { ...options }
     if ('password' in options) {
       Object.defineProperty(copy, 'password', { value: options.password, enumerable: false, writable: true })
     }
     this.options = copy
-    const idle = options.idleTimeoutMillis ?? 10_000
-    const lifetime = options.maxLifetimeSeconds ? options.maxLifetimeSeconds * 1000 : Number.POSITIVE_INFINITY
-    this.#connectTimeoutMs = options.connectionTimeoutMillis
-      ? options.connectionTimeoutMillis
-      : Number.POSITIVE_INFINITY
+    // pg.Pool's milliseconds and seconds, 0 meaning "no limit", checked under pg.Pool's names
+    // rather than as the core options they become.
+    const idle = nonNegative('idleTimeoutMillis', options.idleTimeoutMillis) ?? 10_000
+    const lifetimeS = nonNegative('maxLifetimeSeconds', options.maxLifetimeSeconds) ?? 0
+    const lifetime = lifetimeS > 0 ? lifetimeS * 1000 : Number.POSITIVE_INFINITY
+    const connectMs = nonNegative('connectionTimeoutMillis', options.connectionTimeoutMillis) ?? 0
+    this.#connectTimeoutMs = connectMs > 0 ? connectMs : Number.POSITIVE_INFINITY
     this.#pool = new CorePool<pg.Client>({
       name: 'pg.Pool',
       create: async (signal) => {
@@ -271,4 +280,13 @@ export class PoolClient {
   checkOut(lease: Lease<pg.Client>): void {
     this.#lease = lease
   }
+}
+
+/** A pg.Pool duration: undefined (the default), or a number >= 0 where 0 turns the limit off. */
+function nonNegative(option: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new InvalidOptionError(option, value, 'a number >= 0 (0 = no limit)')
+  }
+  return value
 }

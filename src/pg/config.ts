@@ -233,18 +233,30 @@ function resolve(
   if (options !== undefined && !isObject(options)) {
     throw new PgConfigError('options', options, 'expected an object')
   }
+  if (!isObject(env)) {
+    // Not shown: whatever was passed instead may hold PGPASSWORD.
+    throw new PgConfigError(
+      'env',
+      undefined,
+      'expected an object of environment variables, like process.env',
+      {
+        hidden: true,
+      },
+    )
+  }
   for (const pw of [options?.password, isObject(input) ? input.password : undefined, env.PGPASSWORD]) {
     if (typeof pw === 'string' && pw !== '') secrets.push(pw)
   }
   const url = typeof input === 'string' ? parseConnectionString(input) : undefined
   if (url !== undefined) secrets.push(...url.secrets)
-  for (const param of url?.params.values() ?? []) {
-    if (!URL_TO_KEY.has(param.field)) {
+  for (const [name, param] of url?.params ?? []) {
+    if (!URL_TO_KEY.has(name)) {
+      // Never the value: a stray `?` or `&` may have made a password (or its tail) this parameter's value.
       throw new PgConfigError(
         param.field,
-        param.hidden ? undefined : param.value,
+        undefined,
         `unknown connection string parameter; known: ${[...URL_TO_KEY.keys()].join(', ')}`,
-        { hidden: param.hidden },
+        { hidden: true },
       )
     }
   }
@@ -280,7 +292,8 @@ function resolve(
     const [urlName, envName] = KEYS[key]
     const param = urlName === undefined ? undefined : url?.params.get(urlName)
     if (param !== undefined)
-      return { field: param.field, value: param.value, hidden: param.hidden, from: 'url' }
+      // The keyword, not `param.field`: a known name is safe to show even where a password may be.
+      return { field: urlName!, value: param.value, hidden: param.hidden, from: 'url' }
     const fromEnv = envName === undefined ? undefined : env[envName]
     if (fromEnv !== undefined && fromEnv !== '') {
       return { field: envName!, value: fromEnv, hidden: key === 'password', from: 'env' }

@@ -9,7 +9,10 @@ import { PgConfigError } from './errors.js'
 
 /** One setting found in the connection string. */
 export interface UrlParam {
-  /** The name shown in errors: a libpq keyword (`port`, `dbname`, `pool_max_conns`). */
+  /**
+   * The name shown in errors: a libpq keyword (`port`, `dbname`, `pool_max_conns`), printable and
+   * at most 40 characters, or `'connection string'` when the name itself may be part of a password.
+   */
   readonly field: string
   /** The decoded value. */
   readonly value: string
@@ -52,8 +55,13 @@ export function parseConnectionString(text: string): ParsedConnectionString {
   const firstColon = text.indexOf(':', base)
   const secretStart = firstColon >= 0 && firstColon < lastAt ? firstColon + 1 : -1
   const secretEnd = secretStart >= 0 ? lastAt : -1
+  // Likewise everything in the query after its first mention of a password (set below): a stray `?`
+  // can turn `password=...` into another parameter's name or value, and a raw `&` can split a
+  // password so that its tail looks like a parameter of its own.
+  let querySecretStart = Number.POSITIVE_INFINITY
   const overlapsSecret = (s: Slice): boolean =>
-    secretStart >= 0 && s.start < secretEnd && s.start + s.text.length > secretStart
+    (secretStart >= 0 && s.start < secretEnd && s.start + s.text.length > secretStart) ||
+    s.start + s.text.length > querySecretStart
 
   const rest = text.slice(base)
   const q = rest.indexOf('?')
@@ -74,28 +82,27 @@ export function parseConnectionString(text: string): ParsedConnectionString {
     if (colon >= 0) password = { text: userinfo.text.slice(colon + 1), start: userinfo.start + colon + 1 }
   }
 
-  const pairs: { key: Slice; value: Slice }[] = []
+  const pieces: Slice[] = []
   if (q >= 0) {
+    const query = rest.slice(q + 1)
+    const mention = /password/i.exec(query)
+    if (mention !== null) querySecretStart = base + q + 1 + mention.index + mention[0].length
     let start = base + q + 1
-    for (const piece of rest.slice(q + 1).split('&')) {
-      const pieceStart = start
+    for (const piece of query.split('&')) {
+      if (piece !== '') pieces.push({ text: piece, start })
       start += piece.length + 1
-      if (piece === '') continue
-      const eq = piece.indexOf('=')
-      if (eq < 0) {
-        const shown = overlapsSecret({ text: piece, start: pieceStart })
-        throw new PgConfigError(
-          shown ? 'connection string' : piece,
-          shown ? undefined : piece,
-          'expected name=value in the query string',
-          { hidden: shown },
-        )
-      }
-      pairs.push({
-        key: { text: piece.slice(0, eq), start: pieceStart },
-        value: { text: piece.slice(eq + 1), start: pieceStart + eq + 1 },
-      })
     }
+  }
+  const pairs: { key: Slice; value: Slice }[] = []
+  for (const piece of pieces) {
+    const eq = piece.text.indexOf('=')
+    const key = { text: eq < 0 ? piece.text : piece.text.slice(0, eq), start: piece.start }
+    const value = { text: eq < 0 ? '' : piece.text.slice(eq + 1), start: piece.start + eq + 1 }
+    // An encoded name (`p%61ssword=`) hides its value too.
+    if (eq >= 0 && tryDecode(key.text)?.toLowerCase().includes('password') === true) {
+      querySecretStart = Math.min(querySecretStart, value.start)
+    }
+    pairs.push({ key, value })
   }
 
   // Passwords are collected before anything is decoded, so that every later error can be checked.
@@ -112,11 +119,26 @@ export function parseConnectionString(text: string): ParsedConnectionString {
   const isHidden = (s: Slice, decoded?: string): boolean =>
     overlapsSecret(s) || secrets.some((p) => s.text.includes(p) || (decoded?.includes(p) ?? false))
 
+  for (const piece of pieces) {
+    if (piece.text.includes('=')) continue
+    // A piece without `=` may be the tail of a password split by a raw `&`: name it only when it
+    // cannot be, and never show it as a value.
+    const decoded = tryDecode(piece.text)
+    throw new PgConfigError(
+      isHidden(piece, decoded) ? 'connection string' : displayName(decoded ?? piece.text),
+      undefined,
+      'expected name=value in the query string',
+      { hidden: true },
+    )
+  }
+
   const params = new Map<string, UrlParam>()
-  const put = (field: string, s: Slice, secret = false): void => {
+  const put = (name: string, s: Slice, secret = false, inQuery = false, nameHidden = false): void => {
+    const field = nameHidden ? 'connection string' : displayName(name)
     const hiddenRaw = secret || isHidden(s)
-    const value = decode(field, s, hiddenRaw)
-    params.set(field, { field, value, hidden: hiddenRaw || isHidden(s, value) })
+    // A malformed query value is never shown: a stray `?` or `&` may have put a password into it.
+    const value = decode(field, s, hiddenRaw || inQuery)
+    params.set(name, { field, value, hidden: hiddenRaw || isHidden(s, value) })
   }
 
   if (user !== undefined && user.text !== '') put('user', user)
@@ -131,19 +153,22 @@ export function parseConnectionString(text: string): ParsedConnectionString {
     put('dbname', path)
   }
   for (const { key, value } of pairs) {
-    const keyHidden = isHidden(key)
-    const name = decode('query parameter name', key, keyHidden)
-    if (keyHidden || secrets.some((p) => name.includes(p))) {
+    // A name inside the user info: the URL is derailed (`u:pa?ss=x@h`), refuse rather than guess.
+    if (secretStart >= 0 && key.start < secretEnd && key.start + key.text.length > secretStart) {
+      throw nameLooksLikePassword()
+    }
+    // A name that may be part of a password is accepted but never shown.
+    const name = tryDecode(key.text)
+    const nameHidden = isHidden(key, name)
+    if (name === undefined) {
       throw new PgConfigError(
-        'connection string',
+        nameHidden ? 'connection string' : displayName(key.text),
         undefined,
-        'a query parameter name looks like a password',
-        {
-          hidden: true,
-        },
+        'malformed percent-encoding in a query parameter name',
+        { hidden: true },
       )
     }
-    put(name, value, name === 'password')
+    put(name, value, name === 'password', true, nameHidden)
   }
   return { params, secrets }
 }
@@ -186,6 +211,19 @@ function parseHostPort(
   }
   if (host.text !== '') put('host', host)
   if (portText !== undefined) put('port', portText)
+}
+
+function nameLooksLikePassword(): PgConfigError {
+  return new PgConfigError('connection string', undefined, 'a query parameter name looks like a password', {
+    hidden: true,
+  })
+}
+
+/** A parameter name as errors show it: printable ASCII only (others become `?`), at most 40 characters. */
+function displayName(name: string): string {
+  if (name === '') return '(empty name)'
+  const clean = name.replace(/[^\x21-\x7e]/g, '?')
+  return clean.length > 40 ? `${clean.slice(0, 37)}...` : clean
 }
 
 function decode(field: string, s: Slice, hidden: boolean): string {

@@ -84,6 +84,25 @@ export function isRetryableSqlState(sqlState: string): boolean {
   )
 }
 
+/**
+ * node-postgres refused a statement's arguments before sending it: a bug in the calling code, not
+ * a broken connection, so never retryable. `option` names the argument (`text` or `params`).
+ */
+export class PgArgumentError extends BerthError {
+  readonly option: 'text' | 'params'
+
+  constructor(option: 'text' | 'params', message: string, cause: unknown) {
+    super('BERTH_INVALID_OPTION', `Invalid query ${option}: ${message}`, { cause })
+    this.option = option
+  }
+}
+
+/** Errors node-postgres raises, without a server round trip, for arguments it cannot send. */
+const ARGUMENT_ERRORS: readonly (readonly [string, 'text' | 'params'])[] = [
+  ['Query values must be an array', 'params'],
+  ['A query must have either text or a name', 'text'],
+]
+
 /** Whether an error from berth/pg is worth retrying: a retryable SQLSTATE or a broken connection. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof PgError) return err.retryable
@@ -91,13 +110,19 @@ export function isRetryable(err: unknown): boolean {
   return false
 }
 
-/** Wraps node-postgres' errors: server errors become PgError, socket errors PgConnectionError. */
+/**
+ * Wraps node-postgres' errors: server errors become PgError, arguments it refuses PgArgumentError,
+ * socket errors PgConnectionError.
+ */
 export function toPgError(err: unknown): unknown {
   if (err instanceof BerthError) return err
   if (err instanceof Error) {
     const fields = err as Error & ServerErrorFields
     if (typeof fields.code === 'string' && /^[0-9A-Z]{5}$/.test(fields.code) && 'severity' in fields) {
       return new PgError({ ...fields, message: err.message }, err)
+    }
+    for (const [prefix, option] of ARGUMENT_ERRORS) {
+      if (err.message.startsWith(prefix)) return new PgArgumentError(option, err.message, err)
     }
     return new PgConnectionError(`Connection to PostgreSQL failed: ${err.message}`, err)
   }

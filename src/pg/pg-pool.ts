@@ -117,7 +117,10 @@ export class PgPool extends PgQueryable {
     for (const key of Object.keys(extra)) {
       if (!POOL_KEYS.has(key)) throw new PgConfigError(key, extra[key], 'is not an option of createPgPool')
     }
-    const name = extra.name === undefined ? 'pg' : String(extra.name)
+    const name = extra.name ?? 'pg'
+    if (typeof name !== 'string' || name === '') {
+      throw new PgConfigError('name', name, 'must be a non-empty string')
+    }
     const acquireTimeoutMs = durationOption('acquireTimeout', extra.acquireTimeout, 30_000)
     const bouncer = extra.pgbouncer ?? false
     if (bouncer !== false && bouncer !== 'transaction') {
@@ -329,14 +332,8 @@ export class PgPool extends PgQueryable {
    * nests with savepoints. With `retries`, a serialization failure or deadlock runs `fn` again.
    */
   async tx<R>(fn: (tx: PgTransaction) => Promise<R>, options: TxOptions = {}): Promise<R> {
-    const begin = beginStatement(options)
+    const begin = beginStatement(fn, options)
     const retries = options.retries ?? 0
-    if (!Number.isInteger(retries) || retries < 0) {
-      throw new BerthError(
-        'BERTH_INVALID_OPTION',
-        `Invalid option retries: ${String(retries)} (expected an integer >= 0)`,
-      )
-    }
     const signal = options.signal
     for (let attempt = 0; ; attempt++) {
       const conn = await this.acquire({ signal })

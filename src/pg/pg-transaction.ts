@@ -1,4 +1,4 @@
-import { BerthError } from '../core/errors.js'
+import { BerthError, InvalidOptionError } from '../core/errors.js'
 import type { PgResult, QueryOptions } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
 
@@ -33,17 +33,36 @@ const ISOLATION = new Set<IsolationLevel>([
   'serializable',
 ])
 
-/** Builds the BEGIN statement; options are checked, never interpolated from user text. */
-export function beginStatement(o: TxOptions): string {
+/**
+ * Checks the arguments of `tx()` and builds the BEGIN statement; options are checked, never
+ * interpolated from user text.
+ *
+ * @throws InvalidOptionError naming the argument or option at fault
+ */
+export function beginStatement(fn: unknown, o: TxOptions): string {
+  if (typeof fn !== 'function') throw new InvalidOptionError('fn', fn, 'a function (tx) => Promise')
+  if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options', o, 'an object')
   let sql = 'BEGIN'
   if (o.isolation !== undefined) {
     if (!ISOLATION.has(o.isolation)) {
-      throw new BerthError('BERTH_INVALID_OPTION', `Invalid option isolation: ${JSON.stringify(o.isolation)}`)
+      throw new InvalidOptionError('isolation', o.isolation, [...ISOLATION].map((i) => `'${i}'`).join(', '))
     }
     sql += ` ISOLATION LEVEL ${o.isolation.toUpperCase()}`
   }
+  for (const flag of ['readOnly', 'deferrable'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
+      throw new InvalidOptionError(flag, o[flag], 'true or false')
+    }
+  }
   if (o.readOnly === true) sql += ' READ ONLY'
   if (o.deferrable === true) sql += ' DEFERRABLE'
+  const retries = o.retries ?? 0
+  if (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0) {
+    throw new InvalidOptionError('retries', retries, 'an integer >= 0')
+  }
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) {
+    throw new InvalidOptionError('signal', o.signal, 'an AbortSignal')
+  }
   return sql
 }
 
@@ -87,6 +106,7 @@ export class PgTransaction extends PgQueryable {
 
   /** Runs `fn` in a savepoint: released if it returns, rolled back to if it throws. */
   async tx<R>(fn: (tx: PgTransaction) => Promise<R>): Promise<R> {
+    if (typeof fn !== 'function') throw new InvalidOptionError('fn', fn, 'a function (tx) => Promise')
     const name = `berth_sp_${this.#depth + 1}_${++this.#savepoints}`
     await this.run(`SAVEPOINT ${name}`, undefined, undefined)
     const inner = new PgTransaction(this.#runner, this.#signal, this.#depth + 1)

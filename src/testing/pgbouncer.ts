@@ -5,21 +5,25 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect, promisify } from 'node:util'
+import { BerthError } from '../core/errors.js'
 import { type Disposable, Reaper, release, track } from './cleanup.js'
 import { POSTGRES_OS_USER, type RunAs, lookupIds } from './postgres-binaries.js'
+import { checkPgBouncerBinary, checkStartPgBouncerOptions } from './test-server-options.js'
 
 const execFileAsync = promisify(execFile)
 
 /** Thrown when a test PgBouncer cannot be set up; the message carries the tail of its log. */
-export class PgBouncerError extends Error {
-  readonly code: string = 'BERTH_TEST_PGBOUNCER_START'
-  override readonly name: string = 'PgBouncerError'
+export class PgBouncerError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }, code = 'BERTH_TEST_PGBOUNCER_START') {
+    super(code, message, options)
+  }
 }
 
 /** Thrown when there is no runnable `pgbouncer` executable; tests turn this into a skip. */
 export class PgBouncerNotInstalledError extends PgBouncerError {
-  override readonly code = 'BERTH_TEST_PGBOUNCER_NOT_INSTALLED'
-  override readonly name = 'PgBouncerNotInstalledError'
+  constructor(message: string) {
+    super(message, undefined, 'BERTH_TEST_PGBOUNCER_NOT_INSTALLED')
+  }
 }
 
 export type PgBouncerPoolMode = 'session' | 'transaction' | 'statement'
@@ -96,6 +100,7 @@ const FALLBACK_OS_USER = 'nobody'
  * @throws {PgBouncerNotInstalledError} when there is none.
  */
 export async function findPgBouncer(binary?: string): Promise<PgBouncerBinary> {
+  checkPgBouncerBinary('binary', binary)
   const candidates = binary
     ? [binary]
     : [...(process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean), ...FALLBACK_DIRS].map((dir) =>
@@ -130,8 +135,10 @@ export async function findPgBouncer(binary?: string): Promise<PgBouncerBinary> {
  *
  * @throws {PgBouncerNotInstalledError} when there is no `pgbouncer` executable (nothing is started).
  * @throws {PgBouncerError} when it does not come up.
+ * @throws {InvalidOptionError} naming a malformed option (nothing is started).
  */
 export async function startPgBouncer(options: StartPgBouncerOptions): Promise<PgBouncer> {
+  checkStartPgBouncerOptions(options)
   const binary = await findPgBouncer(options.binary)
   const runAs = process.getuid?.() === 0 ? await unprivilegedUser() : undefined
   const baseDir = await fs.mkdtemp(path.join(os.tmpdir(), TEMP_PREFIX))

@@ -6,13 +6,16 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect } from 'node:util'
+import { BerthError } from '../core/errors.js'
 import { type Disposable, Reaper, release, track } from './cleanup.js'
 import { type PostgresBinaries, preparePostgresBinaries } from './postgres-binaries.js'
+import { checkStartPostgresOptions } from './test-server-options.js'
 
 /** Thrown when a test PostgreSQL server cannot be set up; the message carries the tail of its log. */
-export class PostgresServerError extends Error {
-  readonly code = 'BERTH_TEST_PG_START'
-  override readonly name = 'PostgresServerError'
+export class PostgresServerError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('BERTH_TEST_PG_START', message, options)
+  }
 }
 
 export interface StartPostgresOptions {
@@ -61,6 +64,7 @@ const TEST_DEFAULTS: Record<string, string | number> = {
  * kills it synchronously, and a detached reaper process for when this process is SIGKILLed.
  */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
+  checkStartPostgresOptions(options)
   let binaries: PostgresBinaries
   try {
     binaries = await preparePostgresBinaries()

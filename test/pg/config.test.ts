@@ -39,6 +39,15 @@ function assertNames(err: PgConfigError, field: string, value: string, hint?: Re
   if (hint !== undefined) assert.match(err.message, hint)
 }
 
+/** Asserts that a PgConfigError names `field` in its message but shows no value. */
+function assertWithholds(err: PgConfigError, field: string, hint?: RegExp): void {
+  assert.equal(err.field, field)
+  assert.equal(err.value, undefined)
+  assert.equal(err.hidden, true)
+  assert.ok(err.message.includes(field), `message names the field: ${err.message}`)
+  if (hint !== undefined) assert.match(err.message, hint)
+}
+
 /** Every rendering of an error or a config a log line might use. */
 function renderings(value: unknown): string[] {
   const out = [String(value), inspect(value, { depth: 10 }), inspect(value, { depth: 10, showHidden: true })]
@@ -199,32 +208,67 @@ describe('a malformed connection string is refused with the part at fault', () =
     assertNoSecret(err, 'topsecret')
   })
 
-  it('an unknown query parameter is refused, naming it and listing the known ones', () => {
+  it('an unknown query parameter is refused, naming it and listing the known ones, never its value', () => {
     const err = configError(() => resolve('postgres://h/d?pool_max_con=5'))
-    assertNames(err, 'pool_max_con', '5', /known: .*pool_max_conns/)
+    assertWithholds(err, 'pool_max_con', /known: .*pool_max_conns/)
   })
 
-  it('a query segment without = is refused', () => {
-    assertNames(
+  it('an unknown query parameter is named printable and truncated', () => {
+    const err = configError(() => resolve(`postgres://h/d?a%0Ab${'x'.repeat(100)}=5`))
+    assert.equal(err.field, `a?b${'x'.repeat(34)}...`)
+  })
+
+  it('a query segment without = is refused, naming it', () => {
+    assertWithholds(
       configError(() => resolve('postgres://h/d?sslmode')),
-      'sslmode',
       'sslmode',
       /name=value/,
     )
   })
 
-  it('malformed percent-encoding names the part', () => {
+  it('malformed percent-encoding names the part; a query value is never shown', () => {
     assertNames(
       configError(() => resolve('postgres://h/d%zz')),
       'dbname',
       'd%zz',
       /percent/,
     )
-    assertNames(
+    assertWithholds(
       configError(() => resolve('postgres://h/d?application_name=%E0%A4%A')),
       'application_name',
-      '%E0%A4%A',
+      /percent/,
     )
+  })
+
+  it('a known parameter after a query-string password is still read, and named in errors', () => {
+    assert.equal(resolve('postgres://h/d?password=pw&pool_max_conns=3').pool.max, 3)
+    assertWithholds(
+      configError(() => resolve('postgres://h/d?password=pw&sslmode=maybe')),
+      'sslmode',
+    )
+  })
+
+  it('a short password does not stop the query parameters from being read', () => {
+    const r = resolve('postgres://u:a@h/d?application_name=app&pool_max_conns=3')
+    assert.equal(r.client.application_name, 'app')
+    assert.equal(r.pool.max, 3)
+  })
+
+  it('a stray ? or a raw & around a query-string password never shows it', () => {
+    for (const bad of [
+      'postgres://app@db/app??password=s3cretPW',
+      'postgres://app@db?x=?password=s3cretPW',
+      'postgres://?=@localhost:%zz?password=s3cretPW',
+      'postgres://db/app?password=ab&s3cretPW',
+      'postgres://db/app?password=ab&s3cretPW=%zz',
+      'postgres://db/app?password=ab&s3cretPW=1',
+      'postgres://db/app?p%61ssword=ab&s3cretPW',
+      'postgres://db/app?sslmode=x?password=s3cretPW',
+    ]) {
+      const err = configError(() => resolve(bad))
+      assert.equal(err.hidden, true, bad)
+      assertNoSecret(err, 's3cretPW')
+    }
   })
 
   it('a raw @ after the host is refused as ambiguous', () => {

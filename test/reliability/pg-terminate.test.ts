@@ -50,6 +50,8 @@ describe('reliability: every pool connection terminated under load', () => {
         const admin = new pg.Client({ connectionString: url })
         admin.on('error', () => undefined)
         await admin.connect()
+        // Read before the kill: an idle connection's error can destroy it before the kill returns.
+        const destroysBefore = db.stats().pool.counters.destroys.error
         const killAt = performance.now()
         const killed = await admin
           .query<{ n: number }>(
@@ -62,7 +64,6 @@ describe('reliability: every pool connection terminated under load', () => {
         const killedAt = performance.now()
         assert.equal(killed[0]?.n, MAX, 'every pool connection was terminated')
         const inFlight = tracker.inFlightAt(killAt)
-        const destroysBefore = db.stats().pool.counters.destroys.error
         await until(
           () => db.stats().pool.counters.destroys.error >= destroysBefore + 1 || tracker.failures.length > 0,
           15_000,
