@@ -10,18 +10,11 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import v8 from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { type PairedRatio, median, pairedRatio } from '../src/cli/cli-stats.js'
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and formatting
 // ---------------------------------------------------------------------------------------------
-
-/** Median of a non-empty list (mean of the two middle values for even lengths). NaN when empty. */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
-}
 
 /** (max - min) / median: how far apart the repeats of one cell were. NaN when empty. */
 export function spread(values: readonly number[]): number {
@@ -60,41 +53,14 @@ export function formatPercent(fraction: number): string {
 // ---------------------------------------------------------------------------------------------
 
 /**
- * The per-round ratios of two contenders measured in the same rounds, where round i of `a` and
- * round i of `b` were taken back to back (see {@link rotate}). On a shared machine the load moves
- * both figures of a round alike, so `a_i / b_i` is much steadier than `median(a) / median(b)`.
+ * Paired ratios: round i of `a` over round i of `b`, both measured back to back in the same round
+ * (see {@link rotate}). On a shared machine the load moves both figures of a round alike, so
+ * `a_i / b_i` is much steadier than `median(a) / median(b)`. The same code serves `berth bench`.
  */
-export interface PairedRatios {
-  /** `a_i / b_i` for every round in which both figures are finite and `b_i > 0`, in round order. */
-  readonly ratios: readonly number[]
-  /** Median of `ratios`; NaN when there is none. */
-  readonly median: number
-  readonly min: number
-  readonly max: number
-  /** Rounds in which `a` was ahead (`a_i > b_i`) and behind (`a_i < b_i`). */
-  readonly ahead: number
-  readonly behind: number
-}
-
-/** Pair round i of `a` with round i of `b` and summarise the ratios `a_i / b_i`. */
-export function pairedRatios(a: readonly number[], b: readonly number[]): PairedRatios {
-  const ratios: number[] = []
-  for (let i = 0; i < Math.min(a.length, b.length); i++) {
-    const r = a[i]! / b[i]!
-    if (Number.isFinite(r) && b[i]! > 0) ratios.push(r)
-  }
-  return {
-    ratios,
-    median: median(ratios),
-    min: ratios.length > 0 ? Math.min(...ratios) : Number.NaN,
-    max: ratios.length > 0 ? Math.max(...ratios) : Number.NaN,
-    ahead: ratios.filter((r) => r > 1).length,
-    behind: ratios.filter((r) => r < 1).length,
-  }
-}
+export { median, type PairedRatio as PairedRatios, pairedRatio as pairedRatios }
 
 /** Rounds in which the paired ratio was at least `min`. */
-export function roundsAtLeast(p: PairedRatios, min: number): number {
+export function roundsAtLeast(p: PairedRatio, min: number): number {
   return p.ratios.filter((r) => r >= min).length
 }
 
@@ -102,7 +68,7 @@ export function roundsAtLeast(p: PairedRatios, min: number): number {
  * A paired ratio for a table cell: `median (min–max) ahead/rounds`, e.g. `2.95× (2.61–3.40) 8/9`,
  * where `8/9` is the number of rounds in which the first contender was ahead.
  */
-export function formatPaired(p: PairedRatios): string {
+export function formatPaired(p: PairedRatio): string {
   if (p.ratios.length === 0) return '–'
   return `${formatRatio(p.median)} (${p.min.toFixed(2)}–${p.max.toFixed(2)}) ${p.ahead}/${p.ratios.length}`
 }
@@ -126,7 +92,7 @@ export function slowerNeeds(rounds: number): number {
  * is consistently behind, even by a few percent, fails; a cell at parity, which lands either side
  * of 1.00× by noise, rarely does (see {@link parityFailChance}).
  */
-export function clearlySlower(p: PairedRatios): boolean {
+export function clearlySlower(p: PairedRatio): boolean {
   const n = p.ratios.length
   return n > 0 && p.median < 1 && p.behind >= slowerNeeds(n)
 }

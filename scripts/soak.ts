@@ -18,6 +18,7 @@ import { createChannelPool } from '../src/grpc/channel-pool.js'
 import { createPgPool } from '../src/pg/index.js'
 import { type FaultProxy, startFaultProxy, startPostgres } from '../src/testing/index.js'
 import { type EchoServer, echo, echoClientConstructor, startEchoServer } from '../test/support/grpc.js'
+import { seededRandom } from '../test/support/random.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -39,16 +40,9 @@ if (!(minutes > 0 && minutes <= 24 * 60))
   throw new Error(`--minutes: expected a number from 0 to 1440, got ${flags.minutes}`)
 if (!(faultEveryS >= 2))
   throw new Error(`--fault-every: expected at least 2 seconds, got ${flags['fault-every']}`)
-let seed = flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(flags.seed)
-const startSeed = seed
-/** mulberry32: a seeded generator, so a run's fault sequence can be replayed with --seed. */
-function random(): number {
-  seed = (seed + 0x6d2b79f5) | 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
+const startSeed = flags.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(flags.seed)
+/** Seeded, so a run's fault sequence can be replayed with --seed. */
+const random = seededRandom(startSeed)
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const log = (line: string) =>
   process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${line}\n`)

@@ -43,8 +43,9 @@ export interface PairedRatio {
   readonly median: number
   readonly min: number
   readonly max: number
-  /** Rounds in which `a` was ahead. */
+  /** Rounds in which `a` was ahead (`a_i > b_i`) and behind (`a_i < b_i`). */
   readonly ahead: number
+  readonly behind: number
 }
 
 export function pairedRatio(a: readonly number[], b: readonly number[]): PairedRatio {
@@ -59,6 +60,7 @@ export function pairedRatio(a: readonly number[], b: readonly number[]): PairedR
     min: ratios.length === 0 ? Number.NaN : Math.min(...ratios),
     max: ratios.length === 0 ? Number.NaN : Math.max(...ratios),
     ahead: ratios.filter((r) => r > 1).length,
+    behind: ratios.filter((r) => r < 1).length,
   })
 }
 

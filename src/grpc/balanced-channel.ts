@@ -7,7 +7,7 @@
  * `close()` here is a no-op: grpc-js' `client.close()` calls it, and one client closing must not
  * close channels that every other client of the pool shares. Close the pool instead.
  */
-import type { ChannelInterface, Deadline, ServerUnaryCall, experimental } from '@grpc/grpc-js'
+import type { ChannelInterface, Deadline, ServerUnaryCall } from '@grpc/grpc-js'
 import { connectivityState } from '@grpc/grpc-js'
 import type { Lease } from '../core/lease.js'
 import type { Pool } from '../core/pool.js'
@@ -15,9 +15,9 @@ import { DeferredCall, type DeferredCallHost } from './call-deferred.js'
 import { FailedCall } from './call-failed.js'
 import { LeasedCall } from './call-leased.js'
 import { statusFromError } from './call-status.js'
+import type { CallStream } from './call-types.js'
 import type { PoolChannel } from './pool-channel.js'
 
-type CallStream = experimental.CallStream
 type ChannelzRef = ReturnType<ChannelInterface['getChannelzRef']>
 // biome-ignore lint/suspicious/noExplicitAny: grpc-js types the parent call loosely
 type ParentCall = ServerUnaryCall<any, any> | null

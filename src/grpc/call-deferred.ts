@@ -5,22 +5,12 @@
  * on a real call once the pool lends a channel. The wait is bounded by the call's deadline and
  * ends at once when the caller cancels; a failure becomes the call's status.
  */
-import type {
-  CallCredentials,
-  Deadline,
-  InterceptingListener,
-  Metadata,
-  StatusObject,
-  experimental,
-} from '@grpc/grpc-js'
+import type { CallCredentials, Deadline, InterceptingListener, Metadata, StatusObject } from '@grpc/grpc-js'
 import type { status as Status } from '@grpc/grpc-js'
 import type { Lease } from '../core/lease.js'
 import type { CallHost } from './call-leased.js'
 import { cancelledStatus, statusFromError } from './call-status.js'
-
-type CallStream = experimental.CallStream
-type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0]
-type AuthContext = ReturnType<CallStream['getAuthContext']>
+import type { AuthContext, CallStream, MessageContext } from './call-types.js'
 
 /** How a deferred call gets its channel and turns a lease into a running call. */
 export interface DeferredCallHost<R extends CallHost> {

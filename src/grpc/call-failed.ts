@@ -2,18 +2,8 @@
  * A call that fails before it starts (the pool is closed): its status is delivered on the next
  * tick after `start`, so the caller's callback or stream `'error'` fires at once, never a hang.
  */
-import type {
-  CallCredentials,
-  InterceptingListener,
-  Metadata,
-  StatusObject,
-  experimental,
-  status,
-} from '@grpc/grpc-js'
-
-type CallStream = experimental.CallStream
-type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0]
-type AuthContext = ReturnType<CallStream['getAuthContext']>
+import type { CallCredentials, InterceptingListener, Metadata, StatusObject, status } from '@grpc/grpc-js'
+import type { AuthContext, CallStream, MessageContext } from './call-types.js'
 
 export class FailedCall implements CallStream {
   readonly #status: StatusObject

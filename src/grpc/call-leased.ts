@@ -4,19 +4,9 @@
  * busy channel takes the next call) and a graceful close waits for exactly these calls. The lease
  * is given back when the status arrives, which grpc-js delivers exactly once per started call.
  */
-import type {
-  CallCredentials,
-  InterceptingListener,
-  Metadata,
-  StatusObject,
-  experimental,
-  status,
-} from '@grpc/grpc-js'
+import type { CallCredentials, InterceptingListener, Metadata, StatusObject, status } from '@grpc/grpc-js'
 import type { Lease } from '../core/lease.js'
-
-type CallStream = experimental.CallStream
-type MessageContext = Parameters<CallStream['sendMessageWithContext']>[0]
-type AuthContext = ReturnType<CallStream['getAuthContext']>
+import type { AuthContext, CallStream, MessageContext } from './call-types.js'
 
 /** What a leased call needs of the resource it runs on: the set of its open calls. */
 export interface CallHost {

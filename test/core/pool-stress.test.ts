@@ -2,18 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { BerthError, type Lease, Pool } from '../../src/core/index.js'
-
-/** mulberry32: a tiny seeded PRNG, so a failing run can be replayed with BERTH_STRESS_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+import { seededRandom } from '../support/random.js'
 
 interface Fake {
   id: number
@@ -33,7 +22,7 @@ const EXPECTED_CODES = new Set([
 ])
 
 async function stress(seed: number, opts: { workers: number; ops: number; max: number }) {
-  const rand = prng(seed)
+  const rand = seededRandom(seed)
   const pick = (p: number) => rand() < p
   const created: Fake[] = []
   const violations: string[] = []

@@ -4,29 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import { InvalidOptionError, LeaseReleasedError, PoolClosedError } from '../../src/core/errors.js'
 import { ChannelRegistry, RegistryClosedError } from '../../src/grpc/channel-registry.js'
-import { type EchoServer, echo, echoClientConstructor, startEchoServer } from '../support/grpc.js'
+import { echo, echoClientConstructor, startEchoServer, until, withEchoServer } from '../support/grpc.js'
 
 const Echo = echoClientConstructor()
 
-async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
-}
-
-async function withServer(fn: (server: EchoServer) => Promise<void>): Promise<void> {
-  const server = await startEchoServer()
-  try {
-    await fn(server)
-  } finally {
-    server.kill()
-  }
-}
-
 test('acquiring the same target twice hands out the same pool; other options get another', async () => {
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const registry = new ChannelRegistry()
     try {
       const a = registry.acquire(server.address)
@@ -56,7 +39,7 @@ test('acquiring the same target twice hands out the same pool; other options get
 })
 
 test('fifty concurrent acquires make one pool and the server sees one connection', async () => {
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const registry = new ChannelRegistry()
     try {
       const handles = await Promise.all(
@@ -82,7 +65,7 @@ test('fifty concurrent acquires make one pool and the server sees one connection
 })
 
 test('releasing every handle makes the pool idle, and it closes after idleCloseMs', async () => {
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const registry = new ChannelRegistry({ idleCloseMs: 50 })
     try {
       const a = registry.acquire(server.address)
@@ -96,7 +79,7 @@ test('releasing every handle makes the pool idle, and it closes after idleCloseM
       assert.equal(idle.state, 'idle')
       assert.equal(idle.refs, 0)
       assert.equal(typeof idle.idleSince, 'number')
-      await until(() => registry.stats().entries.length === 0, 'the idle pool to close')
+      await until(() => registry.stats().entries.length === 0, 3000, 'the idle pool to close')
       assert.equal(registry.stats().idleClosed, 1)
       assert.equal(a.pool.stats().poolState, 'closed')
       await assert.rejects(echo(client), (err: grpc.ServiceError) => {
@@ -111,7 +94,7 @@ test('releasing every handle makes the pool idle, and it closes after idleCloseM
 })
 
 test('acquiring an idle pool again before idleCloseMs keeps it open', async () => {
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const registry = new ChannelRegistry({ idleCloseMs: 100 })
     try {
       const first = registry.acquire(server.address)
@@ -131,14 +114,14 @@ test('acquiring an idle pool again before idleCloseMs keeps it open', async () =
 })
 
 test('acquiring a pool while its idle close is in flight gives a fresh working pool', async () => {
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const registry = new ChannelRegistry({ idleCloseMs: 10 })
     try {
       const old = registry.acquire(server.address)
       const slow = echo(old.client(Echo), { message: 'slow', delayMs: 400 })
-      await until(() => server.inFlight === 1, 'the slow call to start')
+      await until(() => server.inFlight === 1, 3000, 'the slow call to start')
       old.release()
-      await until(() => registry.stats().closing === 1, 'the idle close to start')
+      await until(() => registry.stats().closing === 1, 3000, 'the idle close to start')
       assert.equal(old.pool.stats().poolState, 'closing', 'the close waits for the slow call')
       const fresh = registry.acquire(server.address)
       assert.notEqual(fresh.pool, old.pool)
@@ -149,7 +132,7 @@ test('acquiring a pool while its idle close is in flight gives a fresh working p
       )
       assert.equal((await echo(fresh.client(Echo), { message: 'new' })).message, 'new')
       assert.equal((await slow).message, 'slow', 'the call in flight on the closing pool finished')
-      await until(() => registry.stats().closing === 0, 'the old pool to finish closing')
+      await until(() => registry.stats().closing === 0, 3000, 'the old pool to finish closing')
       assert.equal(old.pool.stats().poolState, 'closed')
       assert.equal(fresh.pool.stats().poolState, 'open')
     } finally {
@@ -159,7 +142,7 @@ test('acquiring a pool while its idle close is in flight gives a fresh working p
 })
 
 test('a pool closed by hand is replaced on the next acquire', async () => {
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const registry = new ChannelRegistry()
     try {
       const a = registry.acquire(server.address)
@@ -184,7 +167,7 @@ test('close() closes every pool, held ones included, and acquire fails at once a
     const pinned = registry.get(two.address, { size: 1 })
     b.release()
     const call = echo(a.client(Echo), { delayMs: 150 })
-    await until(() => one.inFlight === 1, 'the call to start')
+    await until(() => one.inFlight === 1, 3000, 'the call to start')
     const closing = registry.close({ timeoutMs: 5000 })
     assert.equal(registry.close(), closing, 'idempotent')
     assert.equal(registry.stats().state, 'closing')
@@ -202,7 +185,7 @@ test('close() closes every pool, held ones included, and acquire fails at once a
 })
 
 test('releasing a handle twice throws LeaseReleasedError and leaves the count alone', async () => {
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const registry = new ChannelRegistry({ idleCloseMs: 60_000 })
     try {
       const a = registry.acquire(server.address)

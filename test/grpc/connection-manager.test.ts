@@ -9,31 +9,14 @@ import { createChannelPool } from '../../src/grpc/channel-pool.js'
 import { ManagerClosedError, ManagerNotReadyError } from '../../src/grpc/connection-manager-types.js'
 import { ConnectionManager } from '../../src/grpc/connection-manager.js'
 import { createPgPool } from '../../src/pg/index.js'
-import { type EchoServer, echo, echoClientConstructor, startEchoServer } from '../support/grpc.js'
+import { echo, echoClientConstructor, startEchoServer, until, withEchoServer } from '../support/grpc.js'
 import { testPostgres } from '../support/postgres.js'
 
 const Echo = echoClientConstructor()
 
-async function until(condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(5)
-  }
-}
-
-async function withServer(fn: (server: EchoServer) => Promise<void>): Promise<void> {
-  const server = await startEchoServer()
-  try {
-    await fn(server)
-  } finally {
-    server.kill()
-  }
-}
-
 test('start() waits for a gRPC pool and a Postgres pool, and health() follows the lifecycle', async () => {
   const { url } = await testPostgres()
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const manager = new ConnectionManager()
     try {
       const echoPool = manager.grpc('echo', server.address)
@@ -101,7 +84,7 @@ test('start() names the resources that were not ready in time', async () => {
 
 test('close under load lets 50 calls and a query in flight finish, then refuses new calls at once', async () => {
   const { url } = await testPostgres()
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const manager = new ConnectionManager()
     try {
       const pool = manager.grpc('echo', server.address)
@@ -113,7 +96,7 @@ test('close under load lets 50 calls and a query in flight finish, then refuses 
         echo(client, { message: `${i}`, delayMs: 200 }).finally(() => finished++),
       )
       const query = db.queryRow<{ done: string }>("SELECT pg_sleep(0.2), 'yes' AS done")
-      await until(() => server.inFlight === 50, '50 calls in flight')
+      await until(() => server.inFlight === 50, 3000, '50 calls in flight')
       const closing = manager.close({ timeoutMs: 5000 })
       const inFlightAtClose = closing.then(() => server.inFlight)
       assert.equal(manager.health().ready, false, 'not ready while draining')
@@ -148,7 +131,7 @@ test('close under load lets 50 calls and a query in flight finish, then refuses 
 })
 
 test('a close whose deadline passes destroys the pool under its call and reports it', async () => {
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const manager = new ConnectionManager()
     const events: string[] = []
     const quiet = new ConnectionManager({ logger: (e) => events.push(e.event) })
@@ -157,7 +140,7 @@ test('a close whose deadline passes destroys the pool under its call and reports
       quiet.add('other', { close: () => sleep(10) })
       await manager.start({ timeoutMs: 5000 })
       const call = echo(pool.client(Echo), { delayMs: 2000 })
-      await until(() => server.inFlight === 1, 'the call to start')
+      await until(() => server.inFlight === 1, 3000, 'the call to start')
       const started = performance.now()
       const report = await manager.close({ timeoutMs: 100 })
       const took = performance.now() - started
@@ -182,7 +165,7 @@ test('a close whose deadline passes destroys the pool under its call and reports
 
 test('a signal closes everything gracefully, and the returned function removes the listeners', async () => {
   const { url } = await testPostgres()
-  await withServer(async (server) => {
+  await withEchoServer(async (server) => {
     const manager = new ConnectionManager()
     const termListeners = process.listenerCount('SIGTERM')
     const intListeners = process.listenerCount('SIGINT')
@@ -203,7 +186,7 @@ test('a signal closes everything gracefully, and the returned function removes t
       assert.equal(process.listenerCount('SIGINT'), intListeners + 1)
 
       const call = echo(pool.client(Echo), { delayMs: 100 })
-      await until(() => server.inFlight === 1, 'the call to start')
+      await until(() => server.inFlight === 1, 3000, 'the call to start')
       process.emit('SIGTERM')
       const report = await manager.close()
       assert.equal(report.clean, true)
@@ -211,7 +194,7 @@ test('a signal closes everything gracefully, and the returned function removes t
       assert.equal(pool.stats().poolState, 'closed')
       assert.equal(db.stats().pool.state, 'closed')
       assert.equal(manager.health().live, false)
-      await until(() => seen.length === 1, 'onClosed')
+      await until(() => seen.length === 1, 3000, 'onClosed')
       assert.deepEqual(seen, ['SIGTERM clean=true'])
       assert.equal(process.listenerCount('SIGTERM'), termListeners, 'removed after the close (exit: false)')
       remove()

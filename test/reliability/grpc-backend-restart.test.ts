@@ -16,6 +16,7 @@ import {
   TrackedLoad,
   echoServer,
   failureCounts,
+  recovered,
   timeUntil,
   track,
   watchProcessErrors,
@@ -102,17 +103,13 @@ describe('reliability: a gRPC backend killed and restarted under load', () => {
 
     const restartedAt = load.now()
     await echoServer({ id: 'a', port: a.port })
-    const firstReplyMs = await timeUntil(
-      () => load.firstReplyAfter('a', restartedAt) !== undefined,
-      15_000,
+    const { firstReplyMs, allReadyAt } = await recovered(
+      load,
+      pool,
+      'a',
+      restartedAt,
       'a first reply after the restart',
     )
-    await timeUntil(
-      () => pool.state().channels.every((c) => c.state === 'READY'),
-      15_000,
-      'every channel READY',
-    )
-    const allReadyAt = load.now()
     const allReadyMs = allReadyAt - restartedAt
     await sleep(500)
     await load.stop()

@@ -17,6 +17,7 @@ import {
   echoServer,
   failureCounts,
   proxyTo,
+  recovered,
   timeUntil,
   track,
   watchProcessErrors,
@@ -128,17 +129,13 @@ describe('reliability: a blackholed gRPC backend', () => {
 
     const healedAt = load.now()
     await pa.heal()
-    const recoverMs = await timeUntil(
-      () => load.firstReplyAfter('a', healedAt) !== undefined,
-      15_000,
+    const { firstReplyMs: recoverMs, allReadyAt } = await recovered(
+      load,
+      pool,
+      'a',
+      healedAt,
       'a reply after heal',
     )
-    await timeUntil(
-      () => pool.state().channels.every((c) => c.state === 'READY'),
-      15_000,
-      'every channel READY',
-    )
-    const allReadyAt = load.now()
     await sleep(300)
     await load.stop()
     watch.dispose()

@@ -17,6 +17,7 @@ import {
   TrackedLoad,
   echoServer,
   failureCounts,
+  recovered,
   timeUntil,
   track,
   watchProcessErrors,
@@ -104,17 +105,13 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
     const failedWhileDown = load.failures.length
     const restartedAt = load.now()
     await echoServer({ id: 'a', port: a.port })
-    const recoverMs = await timeUntil(
-      () => load.firstReplyAfter('a', restartedAt) !== undefined,
-      15_000,
+    const { firstReplyMs: recoverMs, allReadyAt } = await recovered(
+      load,
+      pool,
+      'a',
+      restartedAt,
       'a reply after the restart',
     )
-    await timeUntil(
-      () => pool.state().channels.every((c) => c.state === 'READY'),
-      15_000,
-      'every channel READY',
-    )
-    const allReadyAt = load.now()
     await sleep(500)
     await load.stop()
     watch.dispose()

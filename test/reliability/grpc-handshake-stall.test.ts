@@ -17,6 +17,7 @@ import {
   TrackedLoad,
   echoServer,
   failureCounts,
+  recovered,
   startStallServer,
   timeUntil,
   track,
@@ -53,17 +54,13 @@ describe('reliability: a gRPC server that accepts TCP but never completes the ha
     await stall.close()
     const arrivedAt = load.now()
     await echoServer({ id: 'real', port })
-    const recoverMs = await timeUntil(
-      () => load.firstReplyAfter('real', arrivedAt) !== undefined,
-      15_000,
+    const { firstReplyMs: recoverMs, allReadyAt } = await recovered(
+      load,
+      pool,
+      'real',
+      arrivedAt,
       'a reply from the real server',
     )
-    await timeUntil(
-      () => pool.state().channels.every((c) => c.state === 'READY'),
-      15_000,
-      'every channel READY',
-    )
-    const allReadyAt = load.now()
     await sleep(300)
     await load.stop()
     watch.dispose()

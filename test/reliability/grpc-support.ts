@@ -334,3 +334,23 @@ export async function expectTypedError(run: () => unknown, field: string): Promi
   }
   return error
 }
+
+/**
+ * Waits until backend `id` answers again after `since` (a restart, a heal) and then until every
+ * channel of the pool is READY. `firstReplyMs` is the time to that first reply.
+ */
+export async function recovered(
+  load: TrackedLoad,
+  pool: ChannelPool,
+  id: string,
+  since: number,
+  what: string,
+): Promise<{ firstReplyMs: number; allReadyAt: number }> {
+  const firstReplyMs = await timeUntil(() => load.firstReplyAfter(id, since) !== undefined, 15_000, what)
+  await timeUntil(
+    () => pool.state().channels.every((c) => c.state === 'READY'),
+    15_000,
+    'every channel READY',
+  )
+  return { firstReplyMs, allReadyAt: load.now() }
+}

@@ -7,6 +7,7 @@ import { type TestContext, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PgError, createPgPool } from '../../src/pg/index.js'
 import { createDatabase } from '../support/postgres.js'
+import { seededRandom } from '../support/random.js'
 import {
   type CallRecord,
   CallTracker,
@@ -21,18 +22,6 @@ import {
 const MAX = 4
 const ROUNDS = 25
 
-/** A small seeded generator (mulberry32), so a failing run can be replayed with its seed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 const ABORT_CODES = new Set(['BERTH_QUERY_ABORTED', 'BERTH_ACQUIRE_ABORTED'])
 
 interface Outcome {
@@ -45,7 +34,7 @@ interface Outcome {
 async function abortAtRandom(t: TestContext): Promise<Outcome> {
   const faults = watchProcessFaults(t)
   const seed = Number(process.env.BERTH_REL_SEED ?? Date.now() % 1_000_000)
-  const random = seeded(seed)
+  const random = seededRandom(seed)
   const url = await createDatabase('rel_abort')
   const app = appName('abort')
   const db = createPgPool(url, { maxConns: MAX, applicationName: app, budgetCheck: false })

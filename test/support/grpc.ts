@@ -339,3 +339,13 @@ export function echoFixture(options: EchoServerOptions = {}): EchoFixture {
     },
   }
 }
+
+/** Runs `fn` with a fresh Echo server, killed afterwards whatever happens. */
+export async function withEchoServer(fn: (server: EchoServer) => Promise<void>): Promise<void> {
+  const server = await startEchoServer()
+  try {
+    await fn(server)
+  } finally {
+    server.kill()
+  }
+}
