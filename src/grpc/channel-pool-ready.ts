@@ -17,8 +17,6 @@ export interface ReadyHost {
   readonly watchers: Set<() => void>
   /** The error to fail with once the pool is closing or closed. */
   closedError(): Error | undefined
-  /** Makes sure a first channel is on the way. */
-  warm(): void
 }
 
 export function waitForReady(
@@ -71,9 +69,9 @@ export function waitForReady(
       )
       timer.unref()
     }
+    // The pool keeps at least one channel (min >= 1) and replaces a lost one, so while none exists
+    // one is being made: its arrival and every state change run `check`.
     host.watchers.add(check)
-    // The pool may still be creating its first channel; make sure one is on the way.
-    if (host.channels.size === 0) host.warm()
     check()
   })
 }

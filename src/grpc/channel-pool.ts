@@ -57,7 +57,7 @@ export type ClientConstructor<C extends Client> = new (
   options?: ClientOptions,
 ) => C
 
-/** Channels kept warm in 'auto' mode would be pointless to size below this many streams. */
+/** A fixed-size pool puts no stream limit on a channel: it spreads calls instead (spreadShared). */
 const FIXED_CAPACITY = 2 ** 31 - 1
 let nextPoolId = 0
 
@@ -220,7 +220,6 @@ export class ChannelPool {
         channels: this.#channels,
         watchers: this.#watchers,
         closedError: () => (this.#closed === undefined ? undefined : new PoolClosedError(this.#context())),
-        warm: () => this.#warm(),
       },
       options,
     )
@@ -389,13 +388,6 @@ export class ChannelPool {
     const backends =
       this.#o.loadBalancing === 'round_robin' ? Math.max(1, this.#book?.routable.length ?? 1) : 1
     return perConnection * backends
-  }
-
-  #warm(): void {
-    if (this.#closed !== undefined) return
-    // An acquire makes the pool create its first channel when min has not done so yet.
-    const lease = this.#pool.tryAcquire({ shared: true })
-    if (lease !== undefined) lease.release()
   }
 
   #watchState(current: connectivityState, deadline: Date | number, callback: (error?: Error) => void): void {
