@@ -22,8 +22,6 @@ export class Waiter<T> {
   /** Arrival order over both queues, so FIFO holds between exclusive and shared callers. */
   readonly seq: number
   readonly enqueuedAt: number
-  /** On the pool clock; `Infinity` when it waits without a timeout. */
-  readonly deadline: number
   readonly timeoutMs: number
   readonly signal: AbortSignal | undefined
   readonly trace: { stack?: string } | undefined
@@ -32,7 +30,6 @@ export class Waiter<T> {
   onAbort: (() => void) | undefined = undefined
   settled = false
   slot = 0
-  queued = false
 
   constructor(
     shared: boolean,
@@ -46,12 +43,16 @@ export class Waiter<T> {
     this.shared = shared
     this.seq = seq
     this.enqueuedAt = now
-    this.deadline = now + timeoutMs
     this.timeoutMs = timeoutMs
     this.signal = signal
     this.trace = trace
     this.resolve = settle.resolve as (lease: Lease<T>) => void
     this.reject = settle.reject
+  }
+
+  /** On the pool clock; `Infinity` when it waits without a timeout. Derived, to keep waiters small. */
+  get deadline(): number {
+    return this.enqueuedAt + this.timeoutMs
   }
 }
 

@@ -1,8 +1,10 @@
-/** A node of a {@link WaiterQueue}. The queue owns `slot` and `queued`. */
+/** A node of a {@link WaiterQueue}. The queue owns `slot`. */
 export interface QueueNode {
-  /** Position in the queue's ring (meaningful while `queued`). */
+  /**
+   * Position in the queue's ring, meaningful while the node is queued. A node is queued exactly
+   * when the ring holds it at that position, so no separate flag is kept.
+   */
   slot: number
-  queued: boolean
 }
 
 /**
@@ -38,7 +40,6 @@ export class WaiterQueue<N extends QueueNode> {
     if (this.#end - this.#first === this.#ring.length) this.#grow()
     node.slot = this.#end
     this.#ring[this.#end++ & this.#mask] = node
-    node.queued = true
     this.#size++
   }
 
@@ -47,14 +48,14 @@ export class WaiterQueue<N extends QueueNode> {
     if (this.#end - this.#first === this.#ring.length) this.#grow()
     node.slot = --this.#first
     this.#ring[node.slot & this.#mask] = node
-    node.queued = true
     this.#size++
   }
 
+  /** Removes a node if it is queued here; a no-op for one that is not (already removed, or never queued). */
   remove(node: N): void {
-    if (!node.queued) return
-    this.#ring[node.slot & this.#mask] = undefined
-    node.queued = false
+    const at = node.slot & this.#mask
+    if (this.#ring[at] !== node) return
+    this.#ring[at] = undefined
     if (--this.#size === 0) this.#first = this.#end
     else if (node.slot === this.#first) this.#first++
   }

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { InvalidOptionError, LatencyHistogram } from '../../src/core/index.js'
+import { seededRandom } from '../support/random.js'
+
+/** The exact percentile of recorded durations (nearest rank), rounded to the histogram's 1 µs grid. */
+function exactPercentile(sorted: number[], p: number): number {
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length))
+  const ms = sorted[rank - 1]!
+  return ms < 0.0005 ? 0 : Math.max(1, Math.round(ms * 1000)) / 1000
+}
+
+/**
+ * Within the histogram's 3 significant digits (plus the 1 µs grid). Percentiles report the highest
+ * value of their bucket, as HdrHistogram does: 7 ms reads 7.003 ms.
+ */
+function assertClose(actual: number, expected: number, what: string): void {
+  const tolerance = Math.max(0.001, expected * 0.002)
+  assert.ok(Math.abs(actual - expected) <= tolerance, `${what}: ${actual} ms, exact ${expected} ms`)
+}
+
+function check(h: LatencyHistogram, values: number[]): void {
+  const s = h.summary()
+  const sorted = values.map((v) => (v < 0 ? 0 : v)).sort((a, b) => a - b)
+  assert.equal(s.count, values.length)
+  assert.equal(
+    s.max,
+    values.reduce((m, v) => (v > m ? v : m), 0),
+  )
+  const sum = values.reduce((a, v) => a + (v < 0.0005 ? 0 : v), 0)
+  assert.ok(Math.abs(s.mean - sum / values.length) < 1e-9 * Math.max(1, s.mean), `mean ${s.mean}`)
+  for (const p of [50, 90, 99] as const) assertClose(s[`p${p}`], exactPercentile(sorted, p), `p${p}`)
+}
+
+describe('LatencyHistogram', () => {
+  it('matches exact percentiles for a seeded mix of zeros, runs of equal values and spread values', () => {
+    const random = seededRandom(0x5eed)
+    const h = new LatencyHistogram()
+    const values: number[] = []
+    for (let i = 0; i < 20_000; i++) {
+      const kind = random()
+      // Runs of equal durations (what a coarse clock produces), zeros, and a long tail.
+      const v = kind < 0.3 ? 0 : kind < 0.7 ? Math.floor(random() * 4) * 0.25 + 0.25 : random() ** 4 * 5000
+      const repeat = 1 + Math.floor(random() * 40)
+      for (let r = 0; r < repeat; r++) {
+        h.record(v)
+        values.push(v)
+      }
+    }
+    check(h, values)
+  })
+
+  it('a run still open when summary() is read is counted, and a run can continue after it', () => {
+    const h = new LatencyHistogram()
+    for (let i = 0; i < 10; i++) h.record(2)
+    assertClose(h.summary().p99, 2, 'p99')
+    for (let i = 0; i < 90; i++) h.record(2)
+    for (let i = 0; i < 100; i++) h.record(7)
+    const s = h.summary()
+    assert.equal(s.count, 200)
+    assertClose(s.p50, 2, 'p50')
+    assertClose(s.p90, 7, 'p90')
+    check(h, [...Array(100).fill(2), ...Array(100).fill(7)])
+  })
+
+  it('counts negative durations (a clock step) and sub-µs ones as zero', () => {
+    const h = new LatencyHistogram()
+    h.record(-3)
+    h.record(0.0001)
+    h.record(10)
+    const s = h.summary()
+    assert.equal(s.count, 3)
+    assertClose(s.p50, 0, 'p50')
+    assertClose(s.p99, 10, 'p99')
+    assert.equal(s.max, 10)
+  })
+
+  it('records sub-millisecond durations at 1 µs and very long ones without overflow', () => {
+    const h = new LatencyHistogram()
+    h.record(0.0008) // below 1 µs but not zero: the 1 µs floor
+    h.record(0.0123)
+    h.record(3.6e9) // six weeks
+    const s = h.summary()
+    assertClose(s.p50, 0.012, 'p50')
+    assertClose(s.p99, 3.6e9, 'p99')
+  })
+
+  it('reset() forgets everything, including an open run', () => {
+    const h = new LatencyHistogram()
+    for (let i = 0; i < 5; i++) h.record(4)
+    h.reset()
+    assert.deepEqual({ ...h.summary() }, { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 })
+    h.record(4)
+    h.record(1)
+    const s = h.summary()
+    assert.equal(s.count, 2)
+    assertClose(s.p99, 4, 'p99')
+    assertClose(s.p50, 1, 'p50')
+  })
+
+  it('rejects NaN, Infinity and non-numbers with a typed error naming the argument, recording nothing', () => {
+    const h = new LatencyHistogram()
+    h.record(5)
+    for (const bad of [
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      '5' as unknown as number,
+      undefined as unknown as number,
+    ]) {
+      assert.throws(
+        () => h.record(bad),
+        (err: unknown) => err instanceof InvalidOptionError && /ms/.test(String(err)),
+      )
+    }
+    assert.equal(h.summary().count, 1)
+  })
+})
