@@ -365,11 +365,9 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     if (now >= e.expiresAt) return false
     this.#counters.releases++
     e.checkedAt = now
-    waiters.exclusive.remove(w)
-    if (w.onAbort !== undefined) settleWaiter(w)
-    else w.settled = true
-    if (waiters.exclusive.size === 0) waiters.disarmIfEmpty(this.#validatingFor.size)
-    this.#waitHistogram.record(now - w.enqueuedAt)
+    this.#served(w, now)
+    // What `#lend` does for an exclusive lease of an entry already leased, with no leak tracking
+    // and no acquire subscriber (checked above).
     w.resolve(new Lease<T>(this, e, false, now, w.trace))
     return true
   }
@@ -468,13 +466,21 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   }
 
   #grant(w: Waiter<T>, e: PoolEntry<T>, now: number): void {
+    this.#served(w, now)
+    w.resolve(this.#lend(e, w.shared, now, w.trace))
+  }
+
+  /**
+   * Takes a waiter that is being served off its queue: settles it (dropping its abort listener),
+   * drops the deadline timer once nobody waits, and records how long it waited.
+   */
+  #served(w: Waiter<T>, now: number): void {
     const waiters = this.#waiters
     waiters.remove(w)
     if (w.onAbort !== undefined) settleWaiter(w)
     else w.settled = true
     if (waiters.size === 0) waiters.disarmIfEmpty(this.#validatingFor.size)
     this.#waitHistogram.record(now - w.enqueuedAt)
-    w.resolve(this.#lend(e, w.shared, now, w.trace))
   }
 
   #needsValidation(e: PoolEntry<T>, now: number): boolean {

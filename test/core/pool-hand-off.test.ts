@@ -61,6 +61,11 @@ async function script(seed: number, extra: Partial<PoolOptions<Res>> = {}) {
   return { grants, stats: { ...rest, waitCount: acquireWaitMs.count } }
 }
 
+/** A pool of one resource, so a second caller waits for the first one's release. */
+function onePool(): Pool<Res> {
+  return new Pool<Res>({ create: async () => ({ id: 1 }), destroy: () => {}, max: 1 })
+}
+
 describe('hand-off on release', () => {
   it('gives the same grants and the same stats with and without a diagnostics subscriber or leak detection', async () => {
     for (const seed of [1, 2, 3]) {
@@ -94,7 +99,7 @@ describe('hand-off on release', () => {
   })
 
   it("drops the waiter's abort listener when it is handed a resource", async () => {
-    const pool = new Pool<Res>({ create: async () => ({ id: 1 }), destroy: () => {}, max: 1 })
+    const pool = onePool()
     const held = await pool.acquire()
     const controller = new AbortController()
     const waiting = pool.acquire({ signal: controller.signal })
@@ -110,7 +115,7 @@ describe('hand-off on release', () => {
   })
 
   it('a waiter handed a resource before its deadline never times out later', async () => {
-    const pool = new Pool<Res>({ create: async () => ({ id: 1 }), destroy: () => {}, max: 1 })
+    const pool = onePool()
     const held = await pool.acquire()
     const waiting = pool.acquire({ timeoutMs: 40 })
     held.release()
@@ -149,7 +154,7 @@ describe('hand-off on release', () => {
 
 describe('Lease', () => {
   it('is not a thenable: awaiting a lease gives the lease', async () => {
-    const pool = new Pool<Res>({ create: async () => ({ id: 1 }), destroy: () => {}, max: 1 })
+    const pool = onePool()
     const lease = await pool.acquire()
     assert.equal(await Promise.resolve(lease), lease)
     assert.equal(typeof (lease as unknown as { then?: unknown }).then, 'undefined')
