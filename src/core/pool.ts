@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events'
 import { type AcquireOptions, checkAcquireOptions } from './acquire-options.js'
 import { CreateBackoff } from './create-backoff.js'
 import { channels } from './diagnostics.js'
@@ -6,7 +5,6 @@ import {
   AcquireAbortedError,
   AcquireTimeoutError,
   BerthError,
-  CloseTimeoutError,
   CreateFailedError,
   InvalidOptionError,
   PoolClosedError,
@@ -17,20 +15,15 @@ import {
 import { LatencyHistogram } from './latency-histogram.js'
 import { LeakDetector, type LeakReport, captureTrace } from './leak-detector.js'
 import { Lease, type LeaseOwner, kGiveBack } from './lease.js'
+import { Lifecycle, type LifecycleState } from './lifecycle.js'
 import { type DestroyReason, PoolEntry } from './pool-entry.js'
 import { PoolInventory } from './pool-inventory.js'
 import { type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './pool-options.js'
-import { type PoolState, type PoolStats, newCounters } from './pool-stats.js'
+import { type PoolStats, newCounters } from './pool-stats.js'
 import { ReadyGate } from './ready-gate.js'
 import { CreateJobs, DestroyJobs } from './resource-jobs.js'
 import { unrefInterval, unrefTimeout, withDeadline } from './timers.js'
 import { WaitList, Waiter, capture, captured, settleWaiter } from './wait-list.js'
-
-/** Options of `close()`. */
-export interface CloseOptions {
-  /** How long to wait for leases to come back before escalating to `destroy()`. Default 30000. */
-  timeoutMs?: number
-}
 
 /** Events a pool emits. It never emits `'error'`: nothing a pool does can crash a process that does not listen. */
 export interface PoolEvents {
@@ -51,9 +44,8 @@ type Trace = { stack?: string } | undefined
  * await lease.resource.query('select 1')
  * ```
  */
-export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
+export class Pool<T> extends Lifecycle<PoolEvents> implements LeaseOwner<T> {
   readonly #o: ResolvedPoolOptions<T>
-  #state: PoolState = 'open'
   readonly #inv: PoolInventory<T>
   readonly #waiters: WaitList<T>
   /** Waiters taken off the queue while the idle resource meant for them is validated. */
@@ -70,10 +62,8 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   #healthCheckDue: number
   #retryTimer: NodeJS.Timeout | undefined
   #maintenanceTimer: NodeJS.Timeout | undefined
-  #closeTimer: NodeJS.Timeout | undefined
-  #closePromise: Promise<void> | undefined
-  #destroyPromise: Promise<void> | undefined
-  #onClosed: (() => void) | undefined
+  /** Resolves the drain of a close. */
+  #drained: (() => void) | undefined
   #pumping = false
   #pumpAgain = false
 
@@ -112,18 +102,13 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     return this.#o.name
   }
 
-  /** `'open'`, `'closing'` (draining), `'destroying'` or `'closed'`. */
-  get state(): PoolState {
-    return this.#state
-  }
-
   /**
    * Lends a resource: an idle one (most recently used first), a new one while under `max`, or the
    * first one given back, in FIFO order of the callers.
    * @throws PoolClosedError, AcquireTimeoutError, AcquireAbortedError, QueueFullError, CreateFailedError
    */
   acquire(options?: AcquireOptions): Promise<Lease<T>> {
-    if (this.#state !== 'open') return Promise.reject(new PoolClosedError(this.#context()))
+    if (this.state !== 'open') return Promise.reject(new PoolClosedError(this.#context()))
     let shared = false
     let signal: AbortSignal | undefined
     let timeoutMs = this.#o.acquireTimeoutMs
@@ -189,7 +174,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
         throw new InvalidOptionError('shared', options.shared, 'a boolean')
       }
     }
-    if (this.#state !== 'open') throw new PoolClosedError(this.#context())
+    if (this.state !== 'open') throw new PoolClosedError(this.#context())
     if (this.#waiters.size > 0) return undefined
     const now = this.#o.clock()
     const e = this.#takeFree(shared, now)
@@ -212,7 +197,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
         return Promise.reject(new InvalidOptionError('signal', options.signal, 'an AbortSignal'))
       }
     }
-    if (this.#state !== 'open') return Promise.reject(new PoolClosedError(this.#context()))
+    if (this.state !== 'open') return Promise.reject(new PoolClosedError(this.#context()))
     if (this.#inv.live >= this.#o.min) return Promise.resolve()
     const waiting = this.#ready.wait(options?.signal, () => this.#context())
     // Whoever awaits ready() is owed an answer: keep the process up for the pending retry.
@@ -244,7 +229,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     const c = this.#counters
     return Object.freeze({
       name: this.#o.name,
-      state: this.#state,
+      state: this.state,
       total: inv.total,
       idle: inv.idle.length,
       leased: inv.leased,
@@ -262,74 +247,6 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       acquireWaitMs: this.#waitHistogram.summary(),
       resourceAgeMs: inv.ages(this.#o.clock()),
     })
-  }
-
-  /**
-   * Graceful shutdown: refuses new acquires at once, serves callers already waiting, lets leases
-   * come back, then destroys every resource. After `timeoutMs` it escalates to `destroy()`.
-   * Idempotent: every call returns the same promise, which never rejects.
-   */
-  close(options?: CloseOptions): Promise<void> {
-    const timeoutMs = options?.timeoutMs ?? 30_000
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(new InvalidOptionError('timeoutMs', timeoutMs, 'a duration in milliseconds >= 0'))
-    }
-    if (this.#closePromise) return this.#closePromise
-    this.#closePromise = new Promise<void>((resolve) => {
-      this.#onClosed = resolve
-    })
-    if (this.#state === 'open') {
-      this.#state = 'closing'
-      clearInterval(this.#maintenanceTimer)
-      this.#ready.fail(new PoolClosedError(this.#context()))
-      if (Number.isFinite(timeoutMs)) {
-        // Ref'ed on purpose: whoever awaits close() is owed an answer within timeoutMs.
-        this.#closeTimer = setTimeout(() => {
-          const lent = this.#inv.leased + this.#inv.shared
-          void this.destroy(new CloseTimeoutError(this.#o.name, timeoutMs, lent))
-        }, timeoutMs)
-      }
-      this.#checkDrained()
-    } else if (this.#state === 'closed') {
-      this.#onClosed?.()
-    }
-    return this.#closePromise
-  }
-
-  /**
-   * Forced shutdown: rejects every waiter with `PoolDestroyedError` (cause: `reason`), aborts
-   * creates in progress and destroys every resource, lent ones included (a later `release()` of
-   * their leases is a no-op). Idempotent; resolves once destroy callbacks finished or timed out.
-   */
-  destroy(reason?: unknown): Promise<void> {
-    if (this.#destroyPromise) return this.#destroyPromise
-    if (this.#state === 'closed') {
-      this.#destroyPromise = Promise.resolve()
-      return this.#destroyPromise
-    }
-    this.#state = 'destroying'
-    this.#clearTimers()
-    const cause = reason ?? new BerthError('BERTH_POOL_DESTROYED', `Pool '${this.#o.name}' was destroyed`)
-    this.#creates.abortAll(cause)
-    const err = new PoolDestroyedError(this.#context(), { cause })
-    for (const w of [...this.#waiters.drain(), ...this.#validatingFor.values()]) {
-      if (settleWaiter(w)) w.reject(err)
-    }
-    this.#validatingFor.clear()
-    this.#ready.fail(err)
-    for (const e of [...this.#inv.entries]) this.#destroyEntry(e, 'close')
-    this.#destroyPromise = (async () => {
-      // Creates were aborted; a factory that ignores its signal is waited for only so long.
-      await this.#creates.settled(this.#o.destroyTimeoutMs)
-      await this.#destroys.settled()
-      this.#finish()
-    })()
-    return this.#destroyPromise
-  }
-
-  /** `await using pool = new Pool(...)` closes it at the end of the block. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
   }
 
   /** @internal Called by a lease when it is given back. */
@@ -357,7 +274,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
       this.#leaks !== undefined ||
       channels.release.hasSubscribers ||
       channels.acquire.hasSubscribers ||
-      (this.#state !== 'open' && this.#state !== 'closing')
+      (this.state !== 'open' && this.state !== 'closing')
     ) {
       return false
     }
@@ -406,7 +323,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     e.checkedAt = now
     const wasDraining = e.draining
     e.draining = false
-    if (this.#state === 'open' || this.#state === 'closing') {
+    if (this.state === 'open' || this.state === 'closing') {
       // A drained entry goes to the exclusive waiter it was drained for, not to an older shared one.
       const w = wasDraining ? this.#waiters.exclusive.head : this.#waiters.oldest()
       if (w !== undefined && !w.shared) {
@@ -509,7 +426,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   }
 
   #serve(): void {
-    if (this.#state !== 'open' && this.#state !== 'closing') return
+    if (this.state !== 'open' && this.state !== 'closing') return
     const now = this.#o.clock()
     const waiters = this.#waiters
     for (;;) {
@@ -568,7 +485,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   // --- creating ------------------------------------------------------------------------------
 
   #canCreate(now: number): boolean {
-    if (this.#state !== 'open' && this.#state !== 'closing') return false
+    if (this.state !== 'open' && this.state !== 'closing') return false
     if (this.#inv.total >= this.#o.max) return false
     // While creation keeps failing, one attempt at a time after each backoff delay: no stampede.
     return this.#backoff.allows(now, this.#inv.creating)
@@ -576,7 +493,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
 
   /** Keeps `min` resources and `minIdle` idle ones. */
   #replenish(): void {
-    if (this.#state !== 'open') return
+    if (this.state !== 'open') return
     const inv = this.#inv
     const now = this.#o.clock()
     let need = Math.max(this.#o.min - inv.total, this.#o.minIdle - inv.idle.length - inv.creating)
@@ -595,7 +512,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
   #created(resource: T): void {
     this.#inv.creating--
     this.#backoff.succeeded()
-    if (this.#state === 'destroying' || this.#state === 'closed') {
+    if (this.state === 'destroying' || this.state === 'closed') {
       void this.#destroys.run(resource)
       return
     }
@@ -625,7 +542,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     this.#inv.creating--
     this.#counters.createFailures++
     const delay = this.#backoff.failed(cause, this.#o.clock())
-    if (this.#state === 'destroying' || this.#state === 'closed') return
+    if (this.state === 'destroying' || this.state === 'closed') return
     if (this.listenerCount('createError') > 0) this.emit('createError', cause)
     // The callers waiting hear the cause: all of them when nothing could serve them any more,
     // else the oldest, on whose behalf the create was made.
@@ -716,35 +633,77 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     else this.#checkDrained()
   }
 
-  // --- lifecycle -----------------------------------------------------------------------------
+  // --- lifecycle ----------------------------------------------------------------------------
+
+  /** Drain: resolves once nothing is lent, waited for, created or validated, and all is destroyed. */
+  protected override onClose(): Promise<void> {
+    const drained = new Promise<void>((resolve) => {
+      this.#drained = resolve
+    })
+    this.#checkDrained()
+    return drained
+  }
+
+  /** Resolves once destroy callbacks finished or timed out (onTransition did the rest). */
+  protected override async onDestroy(): Promise<void> {
+    // Creates were aborted; a factory that ignores its signal is waited for only so long.
+    await this.#creates.settled(this.#o.destroyTimeoutMs)
+    await this.#destroys.settled()
+  }
+
+  /** Resources lent out, for the message of a close that timed out. */
+  protected override inUse(): number {
+    return this.#inv.leased + this.#inv.shared
+  }
+
+  /** Every side effect of a change of lifecycle state. */
+  protected override onTransition(_from: LifecycleState, to: LifecycleState, reason: unknown): void {
+    switch (to) {
+      case 'closing':
+        clearInterval(this.#maintenanceTimer)
+        this.#ready.fail(new PoolClosedError(this.#context()))
+        return
+      case 'destroying': {
+        this.#clearTimers()
+        const cause = reason ?? new BerthError('BERTH_POOL_DESTROYED', `Pool '${this.#o.name}' was destroyed`)
+        this.#creates.abortAll(cause)
+        const err = new PoolDestroyedError(this.#context(), { cause })
+        for (const w of [...this.#waiters.drain(), ...this.#validatingFor.values()]) {
+          if (settleWaiter(w)) w.reject(err)
+        }
+        this.#validatingFor.clear()
+        this.#ready.fail(err)
+        for (const e of [...this.#inv.entries]) this.#destroyEntry(e, 'close')
+        return
+      }
+      case 'closed':
+        this.#clearTimers()
+        return
+      case 'open':
+        return
+    }
+  }
 
   /** While closing: once nothing is lent, waited for, created or validated, destroys the rest. */
   #checkDrained(): void {
-    if (this.#state !== 'closing' || this.#waiters.size > 0) return
+    if (this.state !== 'closing' || this.#waiters.size > 0) return
     const inv = this.#inv
     for (const e of [...inv.idle]) this.#destroyEntry(e, 'close')
     if (inv.live > 0 || inv.creating > 0) return
     if (this.#destroys.pending > 0) return
-    this.#finish()
-  }
-
-  #finish(): void {
-    this.#state = 'closed'
-    this.#clearTimers()
-    this.#onClosed?.()
+    this.#drained?.()
   }
 
   #clearTimers(): void {
     clearInterval(this.#maintenanceTimer)
     this.#leaks?.stop()
     clearTimeout(this.#retryTimer)
-    clearTimeout(this.#closeTimer)
     this.#waiters.stop()
   }
 
   /** Background upkeep: retire expired idle resources, reap idle ones above min, health-check. */
   #maintain(): void {
-    if (this.#state !== 'open') return
+    if (this.state !== 'open') return
     const o = this.#o
     const inv = this.#inv
     const now = o.clock()
