@@ -279,7 +279,7 @@ export class ConnectionManager {
     const closedState =
       this.#state === 'closed' ? 'closed' : this.#state === 'closing' ? 'closing' : undefined
     if (m.kind === 'grpc') {
-      const s = m.r.state()
+      const s = m.r.connectivity()
       const st = m.r.stats()
       const open = st.poolState === 'open'
       const ready = open && s.ready
