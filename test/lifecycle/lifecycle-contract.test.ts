@@ -2,9 +2,6 @@
  * The lifecycle contract, checked the same way against every owner of connections: close twice,
  * destroy during close, bad close options (typed error, and the owner still closes), work after
  * close (typed error at once, never a hang), and nothing left keeping the event loop alive.
- *
- * An owner not yet on the core Lifecycle base lists the checks it is known to fail in `pending`:
- * they run as `todo` (reported, not failing the run) until it moves onto the base.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -36,8 +33,6 @@ interface Subject {
 interface Row {
   owner: string
   make(): Promise<Subject>
-  /** Checks this owner is known to fail until it is on the Lifecycle base. */
-  pending?: readonly Check[]
 }
 
 let server: EchoServer
@@ -74,7 +69,7 @@ const rows: Row[] = [
       return {
         close: (o) => pool.close(o as never),
         destroy: (r) => pool.destroy(r),
-        state: () => pool.stats().pool.state,
+        state: () => pool.state,
         work: () => pool.query('select 1'),
       }
     },
@@ -84,16 +79,13 @@ const rows: Row[] = [
     async make() {
       const pool = new CompatPool({ connectionString: pgUrl, max: 2 })
       await pool.query('select 1')
-      const p = pool as unknown as Partial<Subject> & { end(): Promise<void> }
       return {
-        close: (o) => (typeof p.close === 'function' ? p.close(o) : pool.end()),
-        destroy: (r) => (typeof p.destroy === 'function' ? p.destroy(r) : pool.end()),
-        state: () => (pool.ended ? 'closed' : pool.ending ? 'closing' : 'open'),
+        close: (o) => pool.close(o as never),
+        destroy: (r) => pool.destroy(r),
+        state: () => pool.state,
         work: () => pool.query('select 1'),
       }
     },
-    // end() twice is an error, as in pg.Pool; close() and destroy() come with the Lifecycle base.
-    pending: ['close twice', 'bad close options', 'destroy during close'],
   },
   {
     owner: 'ChannelPool',
@@ -197,9 +189,6 @@ const checks: Record<Check, (row: Row) => Promise<void>> = {
 
 for (const row of rows) {
   describe(`lifecycle contract: ${row.owner}`, () => {
-    for (const [name, check] of Object.entries(checks) as [Check, (row: Row) => Promise<void>][]) {
-      const todo = row.pending?.includes(name) ? 'not yet on the Lifecycle base (issue 12)' : undefined
-      it(name, { todo }, () => check(row))
-    }
+    for (const [name, check] of Object.entries(checks)) it(name, () => check(row))
   })
 }
