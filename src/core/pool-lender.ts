@@ -31,9 +31,13 @@ import { WaitList, Waiter, capture, captured, settleWaiter } from './wait-list.j
 
 type Trace = { stack?: string } | undefined
 
-/** What the lender needs from its pool. */
-export interface LenderHost {
+/** Where the lender reads the lifecycle state: the pool itself (a plain getter on the hot path). */
+export interface LenderOwner {
   readonly state: LifecycleState
+}
+
+/** What the lender tells its pool. */
+export interface LenderHooks {
   /** Something ended (a waiter, a resource): a close may be drained now. */
   maybeDrained(): void
   /** A create failed: tell `createError` listeners. */
@@ -63,11 +67,12 @@ export class PoolLender<T> implements LeaseOwner<T> {
   readonly #counters: PoolCounters
   readonly #waitHistogram: LatencyHistogram
   readonly #backoff: PoolSupply<T>['backoff']
-  readonly #host: LenderHost
+  readonly #owner: LenderOwner
+  readonly #hooks: LenderHooks
   #pumping = false
   #pumpAgain = false
 
-  constructor(parts: LenderParts<T>, host: LenderHost) {
+  constructor(parts: LenderParts<T>, owner: LenderOwner, hooks: LenderHooks) {
     this.#o = parts.o
     this.#inv = parts.inv
     this.#counters = parts.counters
@@ -76,7 +81,8 @@ export class PoolLender<T> implements LeaseOwner<T> {
     this.#supply = parts.supply
     this.#backoff = parts.supply.backoff
     this.#leaks = parts.leaks
-    this.#host = host
+    this.#owner = owner
+    this.#hooks = hooks
     this.#waiters = new WaitList(
       parts.o.clock,
       (w) => this.#abandon(w, 'timeout'),
@@ -117,7 +123,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
    * @throws PoolClosedError, AcquireTimeoutError, AcquireAbortedError, QueueFullError, CreateFailedError
    */
   acquire(options: AcquireOptions | undefined, traceFrom: (...args: never[]) => unknown): Promise<Lease<T>> {
-    if (this.#host.state !== 'open') return Promise.reject(new PoolClosedError(this.context()))
+    if (this.#owner.state !== 'open') return Promise.reject(new PoolClosedError(this.context()))
     let shared = false
     let signal: AbortSignal | undefined
     let timeoutMs = this.#o.acquireTimeoutMs
@@ -186,7 +192,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
         throw new InvalidOptionError('shared', options.shared, 'a boolean')
       }
     }
-    if (this.#host.state !== 'open') throw new PoolClosedError(this.context())
+    if (this.#owner.state !== 'open') throw new PoolClosedError(this.context())
     if (this.#waiters.size > 0) return undefined
     const now = this.#o.clock()
     const e = this.#takeFree(shared, now)
@@ -221,7 +227,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
       this.#leaks !== undefined ||
       channels.release.hasSubscribers ||
       channels.acquire.hasSubscribers ||
-      (this.#host.state !== 'open' && this.#host.state !== 'closing')
+      (this.#owner.state !== 'open' && this.#owner.state !== 'closing')
     ) {
       return false
     }
@@ -270,7 +276,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
     e.checkedAt = now
     const wasDraining = e.draining
     e.draining = false
-    if (this.#host.state === 'open' || this.#host.state === 'closing') {
+    if (this.#owner.state === 'open' || this.#owner.state === 'closing') {
       // A drained entry goes to the exclusive waiter it was drained for, not to an older shared one.
       const w = wasDraining ? this.#waiters.exclusive.head : this.#waiters.oldest()
       if (w !== undefined && !w.shared) {
@@ -281,7 +287,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
     e.idleSince = now
     this.#inv.move(e, 'idle')
     if (this.#waiters.size > 0) this.pump()
-    else this.#host.maybeDrained()
+    else this.#hooks.maybeDrained()
   }
 
   /**
@@ -373,7 +379,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
   }
 
   #serve(): void {
-    if (this.#host.state !== 'open' && this.#host.state !== 'closing') return
+    if (this.#owner.state !== 'open' && this.#owner.state !== 'closing') return
     const now = this.#o.clock()
     const waiters = this.#waiters
     for (;;) {
@@ -439,7 +445,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
 
   /** The callers waiting hear why a create failed; the supply then schedules the retry. */
   createFailed(cause: unknown, delay: number): void {
-    this.#host.createError(cause)
+    this.#hooks.createError(cause)
     // The callers waiting hear the cause: all of them when nothing could serve them any more,
     // else the oldest, on whose behalf the create was made.
     const err = this.#createFailedError(delay)
@@ -494,7 +500,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
     else {
       this.#inv.move(e, 'idle')
       if (this.#waiters.size > 0) this.pump()
-      else this.#host.maybeDrained()
+      else this.#hooks.maybeDrained()
     }
   }
 
@@ -502,7 +508,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
   afterLoss(): void {
     this.#supply.replenish()
     if (this.#waiters.size > 0) this.pump()
-    else this.#host.maybeDrained()
+    else this.#hooks.maybeDrained()
   }
 
   /** A waiter gives up (its signal aborted or its deadline passed); it can never get a resource later. */
@@ -522,7 +528,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
     this.#waiters.disarmIfEmpty(this.#validatingFor.size)
     // Pump even with nobody left: it lifts a drain made for this waiter if it was exclusive.
     this.pump()
-    this.#host.maybeDrained()
+    this.#hooks.maybeDrained()
   }
 
   /** The counts an error reports. */

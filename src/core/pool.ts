@@ -81,10 +81,7 @@ export class Pool<T> extends Lifecycle<PoolEvents> {
       supply: this.#supply,
       leaks: this.#leaks,
     }
-    this.#lender = new PoolLender(parts, {
-      get state() {
-        return pool.state
-      },
+    this.#lender = new PoolLender(parts, this, {
       maybeDrained: () => this.#checkDrained(),
       createError: (cause) => {
         if (this.listenerCount('createError') > 0) this.emit('createError', cause)
