@@ -66,6 +66,7 @@ const SHORT: Record<LibraryName, string> = {
   'postgres.js': 'postgres.js',
 }
 
+/** The report of one bench run: medians per cell, and the paired ratios of {@link PAIRS}. */
 export function buildReport(
   target: string,
   serverVersion: string,
@@ -112,6 +113,7 @@ export function buildReport(
   }
 }
 
+/** `r` as text for a terminal: ASCII tables of queries/s, latency and paired ratios. */
 export function renderBenchReport(r: BenchReport, workloads: Record<WorkloadName, Workload>): string {
   const s = r.settings
   const cols = s.concurrency.map((c) => `c=${c}`)

@@ -21,6 +21,7 @@ export interface CellSample extends Sample {
 /** Samples by {@link cellKey}, one per round; null for a run that failed. */
 export type SampleTable = Map<string, (CellSample | null)[]>
 
+/** The key of one (library, workload, callers) cell in a {@link SampleTable}. */
 export function cellKey(library: LibraryName, workload: WorkloadName, concurrency: number): string {
   return `${library}|${workload}|${concurrency}`
 }

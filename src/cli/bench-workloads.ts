@@ -135,6 +135,7 @@ export function accountsTable(table: string, rows: number, persistence: 'logged'
 const ACCOUNT_COLUMNS =
   'id integer primary key, name text not null, balance numeric(12, 2) not null, created_at timestamptz not null default now()'
 
+/** Drops `berth bench`'s schema and its table. */
 export function dropStatement(schema: string): string {
   return `drop schema if exists ${schema} cascade`
 }
