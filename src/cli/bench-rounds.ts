@@ -6,7 +6,7 @@
  * the next run starts only once the server has none of the bench's sessions left.
  */
 import type { PgPool } from '../pg/pg-pool.js'
-import type { BenchLibrary, LibraryName } from './bench-clients.js'
+import type { BenchClient, BenchLibrary, LibraryName } from './bench-clients.js'
 import { collectGarbage, rotate, settlesWithin } from './bench-loop.js'
 import { type Phases, type Sample, measure } from './bench-measure.js'
 import type { Workload, WorkloadName } from './bench-workloads.js'
@@ -93,7 +93,7 @@ async function runCell(
   problems: string[],
 ): Promise<CellSample | null> {
   collectGarbage()
-  let client: Awaited<ReturnType<BenchLibrary['make']>>
+  let client: BenchClient
   try {
     client = await lib.make()
   } catch (err) {
@@ -130,11 +130,7 @@ async function runCell(
 }
 
 /** Closes gracefully, and destroys the pool when that takes longer than {@link CLOSE_MS}. */
-async function closeClient(
-  client: Awaited<ReturnType<BenchLibrary['make']>>,
-  where: string,
-  problems: string[],
-): Promise<void> {
+async function closeClient(client: BenchClient, where: string, problems: string[]): Promise<void> {
   let closed = false
   try {
     closed = await settlesWithin(client.close(), CLOSE_MS)
