@@ -1,8 +1,13 @@
-/** What a channel pool reports: `connectivity()` for health endpoints, `stats()` for metrics. */
+/**
+ * What a channel pool reports: `connectivity()` for health endpoints, `stats()` for metrics, and
+ * the one pass over its channels that both are read from.
+ */
+import type { LifecycleState } from '../core/lifecycle.js'
 import type { PoolStats } from '../core/pool-stats.js'
+import type { ChannelPoolAddresses } from './channel-pool-addresses.js'
 import type { BackendHealth } from './health-watch.js'
 import type { CallMetricsSnapshot } from './interceptor-metrics.js'
-import type { ConnectivityName } from './pool-channel.js'
+import type { ConnectivityName, PoolChannel } from './pool-channel.js'
 
 /** One channel in `connectivity()`. */
 export interface ChannelSummary {
@@ -22,7 +27,7 @@ export interface BackendSummary {
   readonly inRotation: boolean
 }
 
-/** `ChannelPool.connectivity()`: named apart from the lifecycle `state`. */
+/** `ChannelPool.connectivity()`: named apart from the pool's lifecycle `state`. */
 export interface ChannelPoolConnectivity {
   /** The best state of any channel: READY when at least one can take calls now. */
   readonly state: ConnectivityName
@@ -36,14 +41,15 @@ export interface ChannelPoolConnectivity {
 /** @deprecated renamed `ChannelPoolConnectivity` (it is not the lifecycle state). */
 export type ChannelPoolState = ChannelPoolConnectivity
 
+/** `ChannelPool.stats()`: a frozen snapshot; counters count since the pool was made. */
 export interface ChannelPoolStats {
   readonly name: string
-  /** The lifecycle state: open, closing, destroying, closed. */
-  readonly state: PoolStats['state']
+  /** The lifecycle state: `'open'`, `'closing'`, `'destroying'` or `'closed'` (connectivity is `channelsByState`). */
+  readonly state: LifecycleState
   readonly target: string
   readonly size: number | 'auto'
   /** @deprecated the same as `state`. */
-  readonly poolState: PoolStats['state']
+  readonly poolState: LifecycleState
   readonly channels: number
   readonly channelsByState: Readonly<Record<ConnectivityName, number>>
   readonly callsInFlight: number
@@ -67,3 +73,80 @@ export interface ChannelPoolStats {
 
 /** The close options every owner takes (`timeoutMs`, `signal`). */
 export type { CloseOptions as ChannelPoolCloseOptions } from '../core/lifecycle.js'
+
+/** Channel counters of channels the pool has closed, kept so that totals never go down. */
+export interface RetiredChannels {
+  reconnects: number
+  failures: number
+  kicks: number
+}
+
+/** The pool's channels, tallied in one pass. */
+export interface ChannelTally extends RetiredChannels {
+  readonly byState: Readonly<Record<ConnectivityName, number>>
+  readonly inFlight: number
+}
+
+export function tallyChannels(channels: Iterable<PoolChannel>, retired: RetiredChannels): ChannelTally {
+  const byState: Record<ConnectivityName, number> = {
+    IDLE: 0,
+    CONNECTING: 0,
+    READY: 0,
+    TRANSIENT_FAILURE: 0,
+    SHUTDOWN: 0,
+  }
+  let { reconnects, failures, kicks } = retired
+  let inFlight = 0
+  for (const c of channels) {
+    byState[c.state]++
+    reconnects += c.reconnects
+    failures += c.failures
+    kicks += c.kicks
+    inFlight += c.inFlight
+  }
+  return { byState: Object.freeze(byState), reconnects, failures, kicks, inFlight }
+}
+
+/**
+ * The pool's connectivity: the best state of any channel (CONNECTING while an open pool has no
+ * channel yet, since one is being made), channel by channel, and backend by backend.
+ */
+export function connectivityOf(
+  channels: Iterable<PoolChannel>,
+  open: boolean,
+  addresses: ChannelPoolAddresses | undefined,
+): ChannelPoolConnectivity {
+  const now = Date.now()
+  let best: ConnectivityName = 'SHUTDOWN'
+  const summaries: ChannelSummary[] = []
+  for (const c of channels) {
+    if (rank(c.state) < rank(best)) best = c.state
+    summaries.push(
+      Object.freeze({
+        id: c.id,
+        state: c.state,
+        callsInFlight: c.inFlight,
+        reconnects: c.reconnects,
+        ageMs: now - c.createdAt,
+      }),
+    )
+  }
+  if (best === 'SHUTDOWN' && open) best = 'CONNECTING'
+  const health = addresses?.health() ?? {}
+  const unhealthy = new Set(addresses?.book.unhealthy ?? [])
+  const backends = (addresses?.book.addresses ?? []).map((address) =>
+    Object.freeze({ address, health: health[address] ?? 'UNKNOWN', inRotation: !unhealthy.has(address) }),
+  )
+  return Object.freeze({
+    state: best,
+    ready: best === 'READY',
+    channels: Object.freeze(summaries),
+    backends: Object.freeze(backends),
+    resolutionError: addresses?.book.error,
+  })
+}
+
+/** Best first: the state a caller would see from the pool as a whole. */
+function rank(s: ConnectivityName): number {
+  return s === 'READY' ? 0 : s === 'CONNECTING' ? 1 : s === 'IDLE' ? 2 : s === 'TRANSIENT_FAILURE' ? 3 : 4
+}

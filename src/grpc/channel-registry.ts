@@ -242,16 +242,28 @@ export class ChannelRegistry extends Lifecycle {
    * default 30000) the pools still closing are destroyed.
    */
   protected override onClose(): Promise<void> {
-    // No deadline of their own: the base's deadline destroys what is left.
-    for (const e of [...this.#entries.values()]) this.#move(e, 'closing', Number.POSITIVE_INFINITY)
     return this.#allClosed()
   }
 
-  /** Forced: closes every pool now, failing calls in flight. */
+  /** Forced: destroys every pool now (those closing too), failing calls in flight. */
   protected override onDestroy(reason: unknown): Promise<void> {
-    for (const e of [...this.#entries.values()]) this.#move(e, 'closing', Number.POSITIVE_INFINITY)
-    for (const e of this.#closing) e.pool.destroy(reason).catch(noop)
+    for (const e of this.#closing) void e.pool.destroy(reason)
     return this.#allClosed()
+  }
+
+  protected override onTransition(_from: LifecycleState, to: LifecycleState): void {
+    // Closing either way: every pool starts closing, with no deadline of its own, since the
+    // registry's deadline (or destroy) ends what is left.
+    if (to === 'closing' || to === 'destroying') {
+      for (const e of [...this.#entries.values()]) this.#move(e, 'closing', Number.POSITIVE_INFINITY)
+    }
+  }
+
+  /** Calls in flight on the pools still closing, for the message of a close that timed out. */
+  protected override inUse(): number {
+    let n = 0
+    for (const e of this.#closing) n += e.pool.health().inUse
+    return n
   }
 
   async #allClosed(): Promise<void> {
