@@ -38,9 +38,6 @@ export interface ChannelPoolConnectivity {
   readonly resolutionError: string | undefined
 }
 
-/** @deprecated renamed `ChannelPoolConnectivity` (it is not the lifecycle state). */
-export type ChannelPoolState = ChannelPoolConnectivity
-
 /** `ChannelPool.stats()`: a frozen snapshot; counters count since the pool was made. */
 export interface ChannelPoolStats {
   readonly name: string
@@ -48,8 +45,6 @@ export interface ChannelPoolStats {
   readonly state: LifecycleState
   readonly target: string
   readonly size: number | 'auto'
-  /** @deprecated the same as `state`. */
-  readonly poolState: LifecycleState
   readonly channels: number
   readonly channelsByState: Readonly<Record<ConnectivityName, number>>
   readonly callsInFlight: number

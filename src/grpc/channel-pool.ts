@@ -33,7 +33,6 @@ import {
   type BackendSummary,
   type ChannelPoolCloseOptions,
   type ChannelPoolConnectivity,
-  type ChannelPoolState,
   type ChannelPoolStats,
   type ChannelSummary,
   connectivityOf,
@@ -256,7 +255,6 @@ export class ChannelPool extends Lifecycle implements ManagedOwner {
       state: this.state,
       target: this.target,
       size: this.#o.size,
-      poolState: this.state,
       channels: this.#supply.channels.size,
       channelsByState: t.byState,
       callsInFlight: t.inFlight,
@@ -335,7 +333,6 @@ export type {
   BackendSummary,
   ChannelPoolCloseOptions,
   ChannelPoolConnectivity,
-  ChannelPoolState,
   ChannelPoolStats,
   ChannelSummary,
 }

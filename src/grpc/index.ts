@@ -9,7 +9,6 @@ export {
   type BackendSummary,
   type ChannelPoolCloseOptions,
   type ChannelPoolConnectivity,
-  type ChannelPoolState,
   type ChannelPoolStats,
   type ChannelSummary,
   type ClientConstructor,
