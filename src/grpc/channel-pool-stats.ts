@@ -11,15 +11,21 @@ import type { ConnectivityName, PoolChannel } from './pool-channel.js'
 
 /** One channel in `connectivity()`. */
 export interface ChannelSummary {
+  /** Distinct per channel the pool made, from 1. */
   readonly id: number
+  /** Its connectivity state now. */
   readonly state: ConnectivityName
+  /** Calls running on it now. */
   readonly callsInFlight: number
+  /** Times it went back to CONNECTING after it had been READY. */
   readonly reconnects: number
+  /** Time since it was made, in ms. */
   readonly ageMs: number
 }
 
 /** One backend address in `connectivity()`. */
 export interface BackendSummary {
+  /** `host:port`. */
   readonly address: string
   /** From the health check (`'UNKNOWN'` without one). */
   readonly health: BackendHealth
@@ -29,40 +35,63 @@ export interface BackendSummary {
 
 /** `ChannelPool.connectivity()`: named apart from the pool's lifecycle `state`. */
 export interface ChannelPoolConnectivity {
-  /** The best state of any channel: READY when at least one can take calls now. */
+  /**
+   * The best state of any channel: READY when at least one can take calls now; CONNECTING while an
+   * open pool has no channel yet; SHUTDOWN once closed. (Not the lifecycle state: `pool.state`.)
+   */
   readonly state: ConnectivityName
+  /** `state === 'READY'`. */
   readonly ready: boolean
+  /** Every channel open now. */
   readonly channels: readonly ChannelSummary[]
+  /** Every backend address now, with its health (empty for an xds target). */
   readonly backends: readonly BackendSummary[]
   /** Why the pool has no address to call, when it has none. */
   readonly resolutionError: string | undefined
 }
 
-/** `ChannelPool.stats()`: a frozen snapshot; counters count since the pool was made. */
+/**
+ * `ChannelPool.stats()`: a frozen snapshot. Gauges are now; counters (`reconnects` to `dnsErrors`)
+ * count since the pool was made, closed channels included; latencies are in `calls` (ms).
+ */
 export interface ChannelPoolStats {
+  /** The pool's name (`options.name`, default the target). */
   readonly name: string
   /** The lifecycle state: `'open'`, `'closing'`, `'destroying'` or `'closed'` (connectivity is `channelsByState`). */
   readonly state: LifecycleState
+  /** The target as given (a list joined with commas). */
   readonly target: string
+  /** `options.size`: a channel count or `'auto'`. */
   readonly size: number | 'auto'
+  /** Channels open now. */
   readonly channels: number
+  /** Channels open now, by connectivity state. */
   readonly channelsByState: Readonly<Record<ConnectivityName, number>>
+  /** Calls running on the pool's channels now. */
   readonly callsInFlight: number
-  /** Calls that waited for a channel with room (pool starting or every channel full). */
+  /** Calls waiting now for a channel with room (pool starting, or every channel full). */
   readonly callsWaiting: number
   /** Streams a channel takes before `'auto'` adds one (undefined until known, or for fixed sizes). */
   readonly streamsPerChannel: number | undefined
+  /** Times a channel went back to CONNECTING after it had been READY. */
   readonly reconnects: number
+  /** Times a channel entered TRANSIENT_FAILURE. */
   readonly transientFailures: number
+  /** Times an IDLE channel was asked to connect again at once. */
   readonly idleKicks: number
+  /** Connection attempts cut by `connectTimeoutMs`. */
   readonly connectTimeouts: number
+  /** Every backend address now, `host:port` (empty for an xds target). */
   readonly addresses: readonly string[]
+  /** Addresses out of rotation now because their health check says NOT_SERVING. */
   readonly unhealthy: readonly string[]
+  /** DNS lookups berth made for a name target (0 for a fixed list, and after `setAddresses`). */
   readonly dnsLookups: number
+  /** Of those, the lookups that failed. */
   readonly dnsErrors: number
   /** The core pool's snapshot (channels as resources, calls as shared leases). */
   readonly pool: PoolStats
-  /** Per-method call metrics (when `metrics` is on). */
+  /** Per-method call metrics, latency in ms (undefined when `metrics` is off). */
   readonly calls: CallMetricsSnapshot | undefined
 }
 

@@ -10,12 +10,8 @@
  * await billing.waitForReady({ signal: AbortSignal.timeout(5000) })
  * ```
  */
-import type { ChannelCredentials, Client, ClientOptions, Interceptor } from '@grpc/grpc-js'
-import {
-  ChannelCredentials as GrpcChannelCredentials,
-  type connectivityState,
-  credentials as grpcCredentials,
-} from '@grpc/grpc-js'
+import type { ChannelCredentials, ChannelInterface, Client, ClientOptions, Interceptor } from '@grpc/grpc-js'
+import { ChannelCredentials as GrpcChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js'
 import { InvalidOptionError, PoolClosedError } from '../core/errors.js'
 import { Lifecycle, type LifecycleState } from '../core/lifecycle.js'
 import type { ManagedOwner, OwnerHealth } from '../core/owner.js'
@@ -172,8 +168,11 @@ export class ChannelPool extends Lifecycle implements ManagedOwner {
     return new ctor(this.target, this.#credentials, { channelOverride: this.#facade, interceptors })
   }
 
-  /** The grpc-js channel the pool's clients use, for code that builds clients itself (`channelOverride`). */
-  get channel(): BalancedChannel {
+  /**
+   * The grpc-js channel the pool's clients use, for code that builds clients itself (pass it as
+   * `channelOverride`). Its `close()` does nothing: close the pool.
+   */
+  get channel(): ChannelInterface {
     return this.#facade
   }
 

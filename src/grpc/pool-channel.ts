@@ -13,6 +13,7 @@ import {
 } from '@grpc/grpc-js'
 import type { LeasedCall } from './call-leased.js'
 
+/** A grpc-js connectivity state by name, as berth reports it (`connectivity()`, `stats().channelsByState`). */
 export type ConnectivityName = 'IDLE' | 'CONNECTING' | 'READY' | 'TRANSIENT_FAILURE' | 'SHUTDOWN'
 
 const NAMES: Record<number, ConnectivityName> = {
