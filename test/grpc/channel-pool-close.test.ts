@@ -3,22 +3,23 @@
  * deadline cuts the calls still running, and destroy(reason) hands its reason to those calls.
  */
 import assert from 'node:assert/strict'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import * as grpc from '@grpc/grpc-js'
 import { CloseTimeoutError, InvalidOptionError } from '../../src/core/errors.js'
 import { createChannelPool } from '../../src/grpc/channel-pool.js'
 import { createHealthService } from '../../src/grpc/server-health.js'
-import { type EchoServer, echo, echoClientConstructor, startEchoServer, until } from '../support/grpc.js'
+import { callsAtServer, echo, echoClientConstructor, echoServers, until } from '../support/grpc.js'
 
-const servers: EchoServer[] = []
-async function server(options: Parameters<typeof startEchoServer>[0] = {}): Promise<EchoServer> {
-  const s = await startEchoServer(options)
-  servers.push(s)
-  return s
+const server = echoServers()
+
+/** A one-channel pool with one slow call running at its server. */
+async function oneCallInFlight() {
+  const s = await server()
+  const pool = createChannelPool(s.address, { size: 1 })
+  await pool.waitForReady({ timeoutMs: 5000 })
+  const [call] = await callsAtServer(pool.client(echoClientConstructor()), s, 1, 5000)
+  return { pool, call: call! }
 }
-after(async () => {
-  await Promise.all(servers.map((s) => s.stop(1000)))
-})
 
 /** How a call cut by a forced close ends (the docs promise CANCELLED or UNAVAILABLE). */
 function cut(err: grpc.ServiceError): boolean {
@@ -58,12 +59,7 @@ describe('channel pool close', () => {
   })
 
   it('cuts the calls still running at the close deadline', async () => {
-    const s = await server()
-    const pool = createChannelPool(s.address, { size: 1 })
-    const client = pool.client(echoClientConstructor())
-    await pool.waitForReady({ timeoutMs: 5000 })
-    const call = echo(client, { delayMs: 5000 })
-    await until(() => s.inFlight === 1, 5000, 'the call at the server')
+    const { pool, call } = await oneCallInFlight()
     const started = Date.now()
     await pool.close({ timeoutMs: 100 })
     assert.ok(Date.now() - started < 2000, `closed in ${Date.now() - started} ms`)
@@ -73,12 +69,7 @@ describe('channel pool close', () => {
   })
 
   it('destroy(reason) ends the calls in flight and settles a close in progress', async () => {
-    const s = await server()
-    const pool = createChannelPool(s.address, { size: 1 })
-    const client = pool.client(echoClientConstructor())
-    await pool.waitForReady({ timeoutMs: 5000 })
-    const call = echo(client, { delayMs: 5000 })
-    await until(() => s.inFlight === 1, 5000, 'the call at the server')
+    const { pool, call } = await oneCallInFlight()
     const closing = pool.close({ timeoutMs: 60_000 })
     assert.equal(pool.state, 'closing')
     await pool.destroy(new CloseTimeoutError(pool.name, 0, 1))

@@ -3,22 +3,14 @@
  * `health()` the summary its readiness endpoint reads.
  */
 import assert from 'node:assert/strict'
-import { after, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { PoolClosedError } from '../../src/core/errors.js'
 import type { ManagedOwner } from '../../src/core/owner.js'
 import { createChannelPool } from '../../src/grpc/channel-pool.js'
 import { NotReadyError } from '../../src/grpc/errors.js'
-import { type EchoServer, echo, echoClientConstructor, startEchoServer, until } from '../support/grpc.js'
+import { callsAtServer, echoClientConstructor, echoServers } from '../support/grpc.js'
 
-const servers: EchoServer[] = []
-async function server(): Promise<EchoServer> {
-  const s = await startEchoServer()
-  servers.push(s)
-  return s
-}
-after(async () => {
-  await Promise.all(servers.map((s) => s.stop(1000)))
-})
+const server = echoServers()
 
 describe('channel pool as a managed owner', () => {
   it('probe() resolves once a channel is READY, and health() then reports the pool ready', async () => {
@@ -41,8 +33,7 @@ describe('channel pool as a managed owner', () => {
     const pool = createChannelPool(s.address, { size: 2 })
     const client = pool.client(echoClientConstructor())
     await pool.probe({ signal: AbortSignal.timeout(5000) })
-    const calls = Array.from({ length: 3 }, () => echo(client, { delayMs: 300 }))
-    await until(() => s.inFlight === 3, 5000, 'three calls at the server')
+    const calls = await callsAtServer(client, s, 3, 300)
     const h = pool.health()
     assert.equal(h.inUse, 3)
     assert.equal(h.detail.callsInFlight, 3)

@@ -4,7 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import { InvalidOptionError, LeaseReleasedError, PoolClosedError } from '../../src/core/errors.js'
 import { ChannelRegistry, RegistryClosedError } from '../../src/grpc/channel-registry.js'
-import { echo, echoClientConstructor, startEchoServer, until, withEchoServer } from '../support/grpc.js'
+import {
+  callsAtServer,
+  echo,
+  echoClientConstructor,
+  startEchoServer,
+  until,
+  withEchoServer,
+} from '../support/grpc.js'
 
 const Echo = echoClientConstructor()
 
@@ -188,12 +195,11 @@ test('close({ timeoutMs }) destroys the pools whose calls outlast the deadline',
   await withEchoServer(async (server) => {
     const registry = new ChannelRegistry()
     const a = registry.acquire(server.address)
-    const call = echo(a.client(Echo), { delayMs: 5000 })
-    await until(() => server.inFlight === 1, 3000, 'the call to start')
+    const [call] = await callsAtServer(a.client(Echo), server, 1, 5000)
     const started = Date.now()
     await registry.close({ timeoutMs: 100 })
     assert.ok(Date.now() - started < 2000, `closed in ${Date.now() - started} ms`)
-    await assert.rejects(call, (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE)
+    await assert.rejects(call!, (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE)
     assert.equal(a.pool.state, 'closed')
     assert.equal(registry.state, 'closed')
     assert.equal(registry.stats().entries.length, 0)
