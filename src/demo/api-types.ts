@@ -29,7 +29,7 @@ export interface DemoPgPool {
   readonly connectionAgesMs: readonly number[]
 }
 
-/** One berth/grpc channel pool, from its `stats()` and `state()`. */
+/** One berth/grpc channel pool, from its `stats()` and `connectivity()`. */
 export interface DemoChannelPool {
   readonly name: string
   /** 'READY' | 'CONNECTING' | 'IDLE' | 'TRANSIENT_FAILURE' | 'SHUTDOWN' */

@@ -7,6 +7,10 @@
 import { Metadata, type StatusObject, status } from '@grpc/grpc-js'
 import { AcquireTimeoutError, BerthError } from '../core/errors.js'
 
+/**
+ * What berth adds to the status of a call it failed (no channel in time, pool closed): grpc-js copies
+ * both fields onto the `ServiceError` the caller gets, so `err.cause` is the berth error.
+ */
 export interface BerthStatusObject extends StatusObject {
   /** The berth error behind the status. */
   readonly cause: unknown

@@ -19,6 +19,7 @@ export type RetryableStatus =
   | 'DEADLINE_EXCEEDED'
   | 'CANCELLED'
 
+/** `ChannelPoolOptions.keepalive`: client keepalive pings, durations in ms. */
 export interface KeepaliveOptions {
   /** Ping after this long without activity. Default 30000. */
   timeMs?: number
@@ -28,19 +29,21 @@ export interface KeepaliveOptions {
   permitWithoutCalls?: boolean
 }
 
+/** `ChannelPoolOptions.retry`: the service config retry policy, durations in ms. */
 export interface RetryOptions {
   /** Attempts in all, the first included (grpc-js caps this at 5). Default 3. */
   maxAttempts?: number
-  /** Default 100. */
+  /** Delay before the first retry, in ms (grpc-js jitters it). Default 100. */
   initialBackoffMs?: number
-  /** Default 1000. */
+  /** Longest delay between attempts, in ms. Default 1000. */
   maxBackoffMs?: number
-  /** Default 2. */
+  /** Growth of the delay from one retry to the next. Default 2. */
   backoffMultiplier?: number
-  /** Default `['UNAVAILABLE']`. */
+  /** Statuses that are retried. Default `['UNAVAILABLE']`. */
   retryableStatusCodes?: RetryableStatus[]
 }
 
+/** `ChannelPoolOptions.healthCheck`: a grpc.health.v1 Watch per backend address. */
 export interface HealthCheckOptions {
   /** Service name asked of grpc.health.v1 (`''` means the whole server). Default `''`. */
   service?: string
@@ -48,6 +51,10 @@ export interface HealthCheckOptions {
   retryMs?: number
 }
 
+/**
+ * Options of `createChannelPool`; every one has a default (docs/grpc-configuration.md lists them).
+ * Durations are ms, sizes bytes; a bad value throws `InvalidOptionError` naming the field.
+ */
 export interface ChannelPoolOptions {
   /** Name in errors, stats and metrics. Default: the target. */
   name?: string

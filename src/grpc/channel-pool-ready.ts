@@ -13,8 +13,8 @@ export interface ReadyHost {
   readonly name: string
   readonly pool: Pool<PoolChannel>
   readonly channels: ReadonlySet<PoolChannel>
-  /** Called on every connectivity change of any channel, and when the pool closes. */
-  readonly watchers: Set<() => void>
+  /** Runs a watcher on every connectivity change of any channel, and when the pool closes. */
+  readonly watchers: { add(watcher: () => void): void; delete(watcher: () => void): void }
   /** The error to fail with once the pool is closing or closed. */
   closedError(): Error | undefined
 }

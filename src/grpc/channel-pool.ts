@@ -10,47 +10,41 @@
  * await billing.waitForReady({ signal: AbortSignal.timeout(5000) })
  * ```
  */
-import type { ChannelCredentials, Client, ClientOptions, Interceptor } from '@grpc/grpc-js'
-import {
-  ChannelCredentials as GrpcChannelCredentials,
-  type connectivityState,
-  credentials as grpcCredentials,
-} from '@grpc/grpc-js'
+import type { ChannelCredentials, ChannelInterface, Client, ClientOptions, Interceptor } from '@grpc/grpc-js'
+import { ChannelCredentials as GrpcChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js'
 import { InvalidOptionError, PoolClosedError } from '../core/errors.js'
-import { Lifecycle } from '../core/lifecycle.js'
-import type { PoolStats } from '../core/pool-stats.js'
+import { Lifecycle, type LifecycleState } from '../core/lifecycle.js'
+import type { ManagedOwner, OwnerHealth } from '../core/owner.js'
 import { Pool } from '../core/pool.js'
-import { AddressBook } from './address-book.js'
 import { BalancedChannel } from './balanced-channel.js'
 import { renderChannelConfig } from './channel-config.js'
+import { ChannelPoolAddresses } from './channel-pool-addresses.js'
 import {
   type ChannelPoolOptions,
   type ResolvedChannelPoolOptions,
   resolveChannelPoolOptions,
 } from './channel-pool-options.js'
 import { waitForReady } from './channel-pool-ready.js'
-import type {
-  BackendSummary,
-  ChannelPoolCloseOptions,
-  ChannelPoolConnectivity,
-  ChannelPoolState,
-  ChannelPoolStats,
-  ChannelSummary,
+import {
+  type BackendSummary,
+  type ChannelPoolCloseOptions,
+  type ChannelPoolConnectivity,
+  type ChannelPoolStats,
+  type ChannelSummary,
+  connectivityOf,
+  tallyChannels,
 } from './channel-pool-stats.js'
+import { ChannelSupply } from './channel-pool-supply.js'
+import { ConnectivityWatchers } from './channel-pool-watchers.js'
 import { ConnectTimeoutCredentials } from './connect-timeout.js'
-import { DnsRefresh } from './dns-refresh.js'
-import { InvalidTargetError, NotReadyError, UnsupportedOperationError } from './errors.js'
-import { type BackendHealth, HealthWatch } from './health-watch.js'
+import { InvalidTargetError, UnsupportedOperationError } from './errors.js'
 import { deadlineInterceptor } from './interceptor-deadline.js'
 import { loggingInterceptor } from './interceptor-logging.js'
 import { metadataPropagationInterceptor } from './interceptor-metadata.js'
-import { CallMetrics, type CallMetricsSnapshot } from './interceptor-metrics.js'
-import { type ConnectivityName, PoolChannel } from './pool-channel.js'
-import { registerBook, unregisterBook } from './resolver.js'
-import { probeStreamLimit } from './stream-limit-probe.js'
-import { type HostPort, type ParsedTarget, formatHostPort, parseTarget } from './target.js'
+import { CallMetrics } from './interceptor-metrics.js'
+import type { PoolChannel } from './pool-channel.js'
+import { formatHostPort, parseTarget } from './target.js'
 import { checkTransportSecurity } from './tls.js'
-import { loadXds } from './xds.js'
 
 /** A client class from proto-loader (`loadPackageDefinition`) or a generated grpc-js stub. */
 export type ClientConstructor<C extends Client> = new (
@@ -61,47 +55,36 @@ export type ClientConstructor<C extends Client> = new (
 
 /** A fixed-size pool puts no stream limit on a channel: it spreads calls instead (spreadShared). */
 const FIXED_CAPACITY = 2 ** 31 - 1
-let nextPoolId = 0
 
-const ZERO_STATES: Record<ConnectivityName, number> = {
-  IDLE: 0,
-  CONNECTING: 0,
-  READY: 0,
-  TRANSIENT_FAILURE: 0,
-  SHUTDOWN: 0,
-}
-
-export class ChannelPool extends Lifecycle {
+/**
+ * A pool of grpc-js channels to one target (see `createChannelPool`). Its lifecycle is the one
+ * every berth owner has (`close`, `destroy`, `state`, `await using`); `connectivity()` is where its
+ * channels stand, `stats()` a frozen snapshot for metrics, `probe()` and `health()` what a
+ * ConnectionManager reads.
+ */
+export class ChannelPool extends Lifecycle implements ManagedOwner {
+  /** Name in errors, stats and metrics. Default: the target. */
   readonly name: string
   /** The target as given (arrays joined with commas). */
   readonly target: string
   readonly #o: ResolvedChannelPoolOptions
-  readonly #parsed: ParsedTarget
-  readonly #book: AddressBook | undefined
-  #dns: DnsRefresh | undefined
-  /** Settles after the first DNS lookup of a name target (at once for other targets). */
-  #resolved: Promise<void> = Promise.resolve()
-  readonly #health: HealthWatch | undefined
+  /** Undefined for an xds target, which grpc-js resolves. */
+  readonly #addresses: ChannelPoolAddresses | undefined
   readonly #credentials: ConnectTimeoutCredentials
-  readonly #channelTarget: string
-  readonly #channelOptions: Record<string, string | number>
+  readonly #supply: ChannelSupply
   readonly #pool: Pool<PoolChannel>
   readonly #facade: BalancedChannel
-  readonly #channels = new Set<PoolChannel>()
   readonly #metrics: CallMetrics | undefined
   readonly #interceptors: Interceptor[]
-  readonly #watchers = new Set<() => void>()
+  readonly #watchers: ConnectivityWatchers
   readonly #counters = { connectTimeouts: 0 }
-  #retired = { reconnects: 0, failures: 0, kicks: 0 }
-  #streamCap: number | undefined
-  #nextChannelId = 0
 
   /** @throws InvalidOptionError, InvalidTargetError, InsecureChannelError */
   constructor(target: string | readonly string[], options: ChannelPoolOptions = {}) {
     super()
     this.#o = resolveChannelPoolOptions(options)
     const o = this.#o
-    this.#parsed = parseTarget(target)
+    const p = parseTarget(target)
     this.target = Array.isArray(target) ? target.join(',') : String(target)
     this.name = options.name ?? this.target
     if (typeof this.name !== 'string' || this.name === '')
@@ -114,7 +97,6 @@ export class ChannelPool extends Lifecycle {
         'grpc-js ChannelCredentials (from the same @grpc/grpc-js berth uses)',
       )
     }
-    const p = this.#parsed
     if (p.kind !== 'xds') {
       const hosts = p.kind === 'static' ? p.addresses : p.names
       checkTransportSecurity(hosts.map(formatHostPort), creds, {
@@ -124,30 +106,24 @@ export class ChannelPool extends Lifecycle {
     }
     const rendered = renderChannelConfig(o)
     for (const w of rendered.warnings) o.onWarning(`berth/grpc pool '${this.name}': ${w}`)
-    this.#channelOptions = rendered.channelOptions as Record<string, string | number>
-    this.#credentials = new ConnectTimeoutCredentials(creds, o.connectTimeoutMs, this.#counters)
-
-    if (p.kind === 'xds') {
-      this.#channelTarget = p.target
-    } else {
-      const book = new AddressBook(`pool-${++nextPoolId}`, p.authority)
-      this.#book = book
-      this.#channelTarget = registerBook(book)
-      if (p.kind === 'static') book.set(p.addresses)
-      else this.#startDns(p.names)
-      if (o.healthCheck) {
-        const health = new HealthWatch(
-          book,
-          this.#credentials,
-          { ...this.#channelOptions, 'grpc.default_authority': p.authority },
-          o.healthCheck.service,
-          o.healthCheck.retryMs,
-        )
-        this.#health = health
-        book.attach({ update: () => health.sync() })
-        health.sync()
-      }
+    const channelOptions = rendered.channelOptions as Record<string, string | number>
+    const credentials = new ConnectTimeoutCredentials(creds, o.connectTimeoutMs, this.#counters)
+    this.#credentials = credentials
+    this.#watchers = new ConnectivityWatchers(this.name, () => this.#facade.getConnectivityState(false))
+    if (p.kind !== 'xds') {
+      const healthCheck = o.healthCheck ? { credentials, channelOptions, ...o.healthCheck } : undefined
+      this.#addresses = new ChannelPoolAddresses(p, o.reresolveEveryMs, healthCheck)
     }
+    this.#supply = new ChannelSupply({
+      options: o,
+      target: this.target,
+      channelTarget: p.kind === 'xds' ? p.target : this.#addresses!.channelTarget,
+      xds: p.kind === 'xds',
+      credentials,
+      channelOptions,
+      addresses: this.#addresses,
+      changed: () => this.#watchers.notify(),
+    })
 
     this.#metrics = o.metrics ? new CallMetrics() : undefined
     this.#interceptors = []
@@ -161,11 +137,11 @@ export class ChannelPool extends Lifecycle {
     const fixed = o.size !== 'auto'
     this.#pool = new Pool<PoolChannel>({
       name: this.name,
-      create: (signal) => this.#createChannel(signal),
-      destroy: (c) => this.#destroyChannel(c),
+      create: (signal) => this.#supply.create(signal),
+      destroy: (c) => this.#supply.destroy(c),
       min: fixed ? (o.size as number) : o.minChannels,
       max: fixed ? (o.size as number) : o.maxChannels,
-      capacity: fixed ? FIXED_CAPACITY : () => this.#capacity(),
+      capacity: fixed ? FIXED_CAPACITY : () => this.#supply.capacity(),
       spreadShared: fixed,
       maxIdleMs: fixed ? Number.POSITIVE_INFINITY : o.channelIdleMs,
       healthCheckPeriodMs: fixed ? 60_000 : Math.max(10, Math.floor(o.channelIdleMs / 2)),
@@ -174,8 +150,8 @@ export class ChannelPool extends Lifecycle {
     this.#facade = new BalancedChannel({
       pool: this.#pool,
       target: this.target,
-      channels: () => [...this.#channels],
-      watch: (current, deadline, callback) => this.#watchState(current, deadline, callback),
+      channels: () => [...this.#supply.channels],
+      watch: (current, deadline, callback) => this.#watchers.watch(current, deadline, callback),
     })
   }
 
@@ -192,8 +168,11 @@ export class ChannelPool extends Lifecycle {
     return new ctor(this.target, this.#credentials, { channelOverride: this.#facade, interceptors })
   }
 
-  /** The grpc-js channel the pool's clients use, for code that builds clients itself (`channelOverride`). */
-  get channel(): BalancedChannel {
+  /**
+   * The grpc-js channel the pool's clients use, for code that builds clients itself (pass it as
+   * `channelOverride`). Its `close()` does nothing: close the pool.
+   */
+  get channel(): ChannelInterface {
     return this.#facade
   }
 
@@ -203,23 +182,26 @@ export class ChannelPool extends Lifecycle {
    * @throws InvalidTargetError for a bad address, UnsupportedOperationError for an xds target
    */
   setAddresses(addresses: readonly string[]): void {
-    if (this.#book === undefined)
+    if (this.#addresses === undefined)
       throw new UnsupportedOperationError(`setAddresses() does not apply to xds target ${this.target}`)
     if (this.state !== 'open') throw new PoolClosedError(this.#context())
     const parsed = parseTarget(addresses)
     if (parsed.kind === 'xds') throw new InvalidTargetError(addresses, 'xds: is not an address')
-    this.#dns?.stop()
-    this.#dns = undefined
-    this.#book.set(parsed.kind === 'static' ? parsed.addresses : parsed.names)
+    this.#addresses.set(parsed.kind === 'static' ? parsed.addresses : parsed.names)
   }
 
-  /** Resolves when at least one channel is READY; connects idle ones. */
+  /**
+   * Resolves when at least one channel is READY; connects idle ones.
+   * @param options.signal ends the wait with NotReadyError (its `cause` the signal's reason)
+   * @param options.timeoutMs ends the wait with NotReadyError after this long, in ms. Default: none
+   * @throws NotReadyError (aborted, timed out, or no channel could be made); PoolClosedError once closing
+   */
   waitForReady(options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {
     return waitForReady(
       {
         name: this.name,
         pool: this.#pool,
-        channels: this.#channels,
+        channels: this.#supply.channels,
         watchers: this.#watchers,
         closedError: () => (this.state === 'open' ? undefined : new PoolClosedError(this.#context())),
       },
@@ -227,72 +209,64 @@ export class ChannelPool extends Lifecycle {
     )
   }
 
-  /** Connectivity, channel by channel and backend by backend: a summary for health endpoints and dashboards. */
-  connectivity(): ChannelPoolConnectivity {
-    const now = Date.now()
-    let best: ConnectivityName = 'SHUTDOWN'
-    const channels: ChannelSummary[] = []
-    for (const c of this.#channels) {
-      if (rank(c.state) < rank(best)) best = c.state
-      channels.push(
-        Object.freeze({
-          id: c.id,
-          state: c.state,
-          callsInFlight: c.inFlight,
-          reconnects: c.reconnects,
-          ageMs: now - c.createdAt,
-        }),
-      )
-    }
-    if (best === 'SHUTDOWN' && this.state === 'open') best = 'CONNECTING'
-    const health = this.#health?.snapshot() ?? {}
-    const unhealthy = new Set(this.#book?.unhealthy ?? [])
-    const backends = (this.#book?.addresses ?? []).map((address) =>
-      Object.freeze({ address, health: health[address] ?? 'UNKNOWN', inRotation: !unhealthy.has(address) }),
-    )
+  /**
+   * Readiness probe (`ManagedOwner`): resolves once a channel is READY, connecting idle ones; the
+   * same wait as `waitForReady({ signal })`, with no deadline but the signal's.
+   * @throws NotReadyError when aborted or when no channel can be made; PoolClosedError after close
+   */
+  probe(options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.waitForReady({ signal: options?.signal })
+  }
+
+  /**
+   * A frozen health summary (`ManagedOwner`): kind `'grpc'`, ready while open with a READY channel,
+   * `inUse` the calls in flight, and in `detail` the best connectivity, the channel count, the calls
+   * in flight and why resolution failed (if it did).
+   */
+  health(): OwnerHealth {
+    const c = this.connectivity()
+    const callsInFlight = this.#supply.callsInFlight()
     return Object.freeze({
-      state: best,
-      ready: best === 'READY',
-      channels: Object.freeze(channels),
-      backends: Object.freeze(backends),
-      resolutionError: this.#book?.error,
+      kind: 'grpc',
+      ready: this.state === 'open' && c.ready,
+      inUse: callsInFlight,
+      detail: Object.freeze({
+        connectivity: c.state,
+        channels: c.channels.length,
+        callsInFlight,
+        resolutionError: c.resolutionError,
+      }),
     })
   }
 
-  /** A frozen snapshot of counts and call metrics. */
+  /** Connectivity, channel by channel and backend by backend: a summary for health endpoints and dashboards. */
+  connectivity(): ChannelPoolConnectivity {
+    return connectivityOf(this.#supply.channels, this.state === 'open', this.#addresses)
+  }
+
+  /** A frozen snapshot of counts and call metrics; `state` is the lifecycle state. */
   stats(): ChannelPoolStats {
-    const byState = { ...ZERO_STATES }
-    let reconnects = this.#retired.reconnects
-    let failures = this.#retired.failures
-    let kicks = this.#retired.kicks
-    let inFlight = 0
-    for (const c of this.#channels) {
-      byState[c.state]++
-      reconnects += c.reconnects
-      failures += c.failures
-      kicks += c.kicks
-      inFlight += c.inFlight
-    }
+    const t = tallyChannels(this.#supply.channels, this.#supply.retired)
     const pool = this.#pool.stats()
+    const addresses = this.#addresses
     return Object.freeze({
       name: this.name,
+      state: this.state,
       target: this.target,
       size: this.#o.size,
-      state: this.state,
-      poolState: this.state,
-      channels: this.#channels.size,
-      channelsByState: Object.freeze(byState),
-      callsInFlight: inFlight,
+      channels: this.#supply.channels.size,
+      channelsByState: t.byState,
+      callsInFlight: t.inFlight,
       callsWaiting: pool.waiting,
-      streamsPerChannel: this.#o.size === 'auto' ? this.#streamCap : undefined,
-      reconnects,
-      transientFailures: failures,
-      idleKicks: kicks,
+      streamsPerChannel: this.#o.size === 'auto' ? this.#supply.streamsPerChannel : undefined,
+      reconnects: t.reconnects,
+      transientFailures: t.failures,
+      idleKicks: t.kicks,
       connectTimeouts: this.#counters.connectTimeouts,
-      addresses: Object.freeze([...(this.#book?.addresses ?? [])]),
-      unhealthy: Object.freeze([...(this.#book?.unhealthy ?? [])]),
-      dnsLookups: this.#dns?.lookups ?? 0,
-      dnsErrors: this.#dns?.lookupErrors ?? 0,
+      addresses: Object.freeze([...(addresses?.book.addresses ?? [])]),
+      unhealthy: Object.freeze([...(addresses?.book.unhealthy ?? [])]),
+      dnsLookups: addresses?.dnsLookups ?? 0,
+      dnsErrors: addresses?.dnsErrors ?? 0,
       pool,
       calls: this.#metrics?.snapshot(),
     })
@@ -300,135 +274,30 @@ export class ChannelPool extends Lifecycle {
 
   /**
    * Graceful (`close()` from the Lifecycle base): new calls fail at once (typed, UNAVAILABLE with
-   * `cause` PoolClosedError), calls in flight finish, then the channels close. The base's deadline
-   * (`timeoutMs`, default 30000) closes the channels under the calls still running.
+   * `cause` PoolClosedError), calls in flight finish, then the channels close. No deadline of its
+   * own: the base's (`timeoutMs`, default 30000) destroys the channels under the calls still running.
    */
-  protected override async onClose(): Promise<void> {
-    this.#stopSources()
-    this.#notify()
-    try {
-      await this.#pool.close({ timeoutMs: Number.POSITIVE_INFINITY })
-    } finally {
-      this.#finish()
-    }
+  protected override onClose(): Promise<void> {
+    return this.#pool.close({ timeoutMs: Number.POSITIVE_INFINITY })
   }
 
-  /** Forced: closes every channel now; calls in flight fail with CANCELLED/UNAVAILABLE. */
-  protected override async onDestroy(reason: unknown): Promise<void> {
-    this.#stopSources()
-    this.#notify()
-    try {
-      await this.#pool.destroy(reason)
-    } finally {
-      this.#finish()
-    }
+  /** Forced: closes every channel now; calls in flight fail with UNAVAILABLE. */
+  protected override onDestroy(reason: unknown): Promise<void> {
+    return this.#pool.destroy(reason)
+  }
+
+  protected override onTransition(_from: LifecycleState, to: LifecycleState): void {
+    // Closing either way: no more DNS lookups or health Watches for channels on their way out.
+    if (to === 'closing' || to === 'destroying') this.#addresses?.stop()
+    // Every channel is closed: no resolver is left to read the address book.
+    if (to === 'closed') this.#addresses?.release()
+    // waitForReady waits fail once the pool is not open; connectivity watchers see SHUTDOWN.
+    this.#watchers.notify()
   }
 
   /** Calls in flight, for the message of a close that timed out. */
   protected override inUse(): number {
-    return this.#pool.stats().sharedLeases
-  }
-
-  // --- internals --------------------------------------------------------------------------
-
-  #startDns(names: readonly HostPort[]): void {
-    const book = this.#book!
-    const dns = new DnsRefresh(names, book, this.#o.reresolveEveryMs)
-    this.#dns = dns
-    book.onRefreshRequest = () => void this.#dns?.refresh()
-    this.#resolved = dns.start()
-  }
-
-  async #createChannel(signal: AbortSignal): Promise<PoolChannel> {
-    if (this.#parsed.kind === 'xds') await loadXds(this.target)
-    if (this.#o.size === 'auto' && this.#streamCap === undefined) await this.#probe(signal)
-    signal.throwIfAborted()
-    const ch = new PoolChannel(
-      ++this.#nextChannelId,
-      this.#channelTarget,
-      this.#credentials,
-      this.#channelOptions,
-      () => this.#notify(),
-    )
-    this.#channels.add(ch)
-    this.#notify()
-    return ch
-  }
-
-  #destroyChannel(c: PoolChannel): void {
-    this.#retired.reconnects += c.reconnects
-    this.#retired.failures += c.failures
-    this.#retired.kicks += c.kicks
-    this.#channels.delete(c)
-    c.close()
-    this.#notify()
-  }
-
-  /** Learns the server's MAX_CONCURRENT_STREAMS once, from the first address. */
-  /**
-   * Learns the server's MAX_CONCURRENT_STREAMS from the first address that answers (after the
-   * first DNS lookup of a name target). Left unknown when none answers; the next channel asks again.
-   */
-  async #probe(signal: AbortSignal): Promise<void> {
-    await this.#resolved
-    for (const address of (this.#book?.routable ?? []).slice(0, 3)) {
-      if (signal.aborted) return
-      const advertised = await probeStreamLimit(
-        address,
-        this.#credentials.inner,
-        this.#book!.authority,
-        this.#o.connectTimeoutMs,
-        signal,
-      )
-      if (advertised !== undefined) {
-        this.#streamCap = Math.max(1, Math.min(advertised, this.#o.maxStreamsPerChannel))
-        return
-      }
-    }
-  }
-
-  #capacity(): number {
-    const perConnection = this.#streamCap ?? this.#o.maxStreamsPerChannel
-    // round_robin spreads one channel's calls over a connection per backend.
-    const backends =
-      this.#o.loadBalancing === 'round_robin' ? Math.max(1, this.#book?.routable.length ?? 1) : 1
-    return perConnection * backends
-  }
-
-  #watchState(current: connectivityState, deadline: Date | number, callback: (error?: Error) => void): void {
-    const at = deadline instanceof Date ? deadline.getTime() : deadline
-    let timer: NodeJS.Timeout | undefined
-    const check = () => {
-      if (this.#facade.getConnectivityState(false) === current) return
-      this.#watchers.delete(check)
-      clearTimeout(timer)
-      callback()
-    }
-    if (Number.isFinite(at)) {
-      timer = setTimeout(
-        () => {
-          this.#watchers.delete(check)
-          callback(new NotReadyError(this.name, 'deadline passed before the connectivity state changed'))
-        },
-        Math.max(0, at - Date.now()),
-      )
-      timer.unref()
-    }
-    this.#watchers.add(check)
-  }
-
-  #notify(): void {
-    for (const w of [...this.#watchers]) w()
-  }
-
-  #stopSources(): void {
-    this.#dns?.stop()
-    this.#health?.stop()
-  }
-
-  #finish(): void {
-    if (this.#book) unregisterBook(this.#book)
-    this.#notify()
+    return this.#supply.callsInFlight()
   }
 
   #context() {
@@ -444,10 +313,6 @@ export class ChannelPool extends Lifecycle {
       max: s.max,
     }
   }
-}
-
-function rank(s: ConnectivityName): number {
-  return s === 'READY' ? 0 : s === 'CONNECTING' ? 1 : s === 'IDLE' ? 2 : s === 'TRANSIENT_FAILURE' ? 3 : 4
 }
 
 /**
@@ -467,7 +332,6 @@ export type {
   BackendSummary,
   ChannelPoolCloseOptions,
   ChannelPoolConnectivity,
-  ChannelPoolState,
   ChannelPoolStats,
   ChannelSummary,
 }

@@ -11,19 +11,17 @@
  * billing.release()
  * ```
  *
- * Two acquires share a pool when their targets are the same string (a list is joined with commas)
- * and their options, merged over `defaults`, are equal. Every option except `name` and `onWarning`
- * counts, since each changes the pool the caller gets (interceptors and deadlines included): plain
- * data compares by value, credentials with grpc-js' own equality (two `createInsecure()` match, TLS
- * credentials with the same certificates match), functions and other objects (interceptors,
- * loggers) by identity. The first acquirer's `name` is the pool's name.
+ * Two acquires share a pool when their targets and their options, merged over `defaults`, are
+ * the same (channel-registry-keys.ts says what counts). The first acquirer's `name` is the pool's name.
  */
-import { type ChannelCredentials, type Client, type Interceptor, credentials } from '@grpc/grpc-js'
+import type { Client, Interceptor } from '@grpc/grpc-js'
 import { BerthError, InternalError, InvalidOptionError, LeaseReleasedError } from '../core/errors.js'
 import { Lifecycle, type LifecycleState } from '../core/lifecycle.js'
 import type { ChannelPoolOptions } from './channel-pool-options.js'
 import { type ChannelPool, type ClientConstructor, createChannelPool } from './channel-pool.js'
+import { type PoolKey, RegistryKeys } from './channel-registry-keys.js'
 
+/** Options of `new ChannelRegistry()`. Durations are ms. */
 export interface ChannelRegistryOptions {
   /** Name in errors. Default `'channel-registry'`. */
   name?: string
@@ -45,6 +43,7 @@ export interface ChannelRegistryOptions {
 /** active: held (or pinned by `get()`); idle: nobody holds it, its close timer runs; closing: closing. */
 export type RegistryEntryState = 'active' | 'idle' | 'closing' | 'closed'
 
+/** One pool of the registry, in `stats().entries`. */
 export interface RegistryEntryStats {
   /** Distinct per pool made: a pool that replaced a closing one has a new id. */
   readonly id: number
@@ -60,14 +59,19 @@ export interface RegistryEntryStats {
   readonly idleSince: number | undefined
 }
 
+/** `ChannelRegistry.stats()`: a frozen snapshot; `created` and `idleClosed` count since the registry was made. */
 export interface ChannelRegistryStats {
+  /** The registry's name (`options.name`). */
   readonly name: string
-  /** The registry's lifecycle state. */
+  /** The registry's lifecycle state: `'open'`, `'closing'`, `'destroying'` or `'closed'`. */
   readonly state: LifecycleState
   /** Every pool not yet closed: active, idle and closing ones. */
   readonly entries: readonly RegistryEntryStats[]
+  /** Pools held (or pinned by `get()`) now. */
   readonly active: number
+  /** Pools nobody holds now, waiting out `idleCloseMs`. */
   readonly idle: number
+  /** Pools closing now. */
   readonly closing: number
   /** Pools made since the registry was. */
   readonly created: number
@@ -122,13 +126,9 @@ export class RegistryHandle {
   }
 }
 
-interface Entry {
+interface Entry extends PoolKey {
   readonly id: number
-  readonly key: string
-  readonly target: string
   readonly pool: ChannelPool
-  readonly credentials: ChannelCredentials
-  readonly credentialsId: string
   refs: number
   pinned: boolean
   state: RegistryEntryState
@@ -137,12 +137,14 @@ interface Entry {
   closed: Promise<void> | undefined
 }
 
-/** Options that do not change the pool a caller gets; `credentials` is keyed on its own. */
-const NOT_IN_KEY = new Set(['name', 'onWarning', 'credentials'])
-let defaultCredentials: ChannelCredentials | undefined
 /** setTimeout fires at once for longer delays. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
+/**
+ * Shared channel pools, one per target and options, reference counted (see the top of this file).
+ * Its lifecycle is every owner's: `close({ timeoutMs, signal })` closes every pool and, at the
+ * deadline, destroys those still closing; `destroy(reason)`; `state`; `await using`.
+ */
 export class ChannelRegistry extends Lifecycle {
   readonly name: string
   readonly #idleCloseMs: number
@@ -153,8 +155,7 @@ export class ChannelRegistry extends Lifecycle {
   /** Active and idle entries by key; a closing entry has left it, so its key gets a fresh pool. */
   readonly #entries = new Map<string, Entry>()
   readonly #closing = new Set<Entry>()
-  readonly #identities = new WeakMap<object, number>()
-  #nextIdentity = 0
+  readonly #keys = new RegistryKeys()
   #nextId = 0
   #idleClosed = 0
 
@@ -242,16 +243,28 @@ export class ChannelRegistry extends Lifecycle {
    * default 30000) the pools still closing are destroyed.
    */
   protected override onClose(): Promise<void> {
-    // No deadline of their own: the base's deadline destroys what is left.
-    for (const e of [...this.#entries.values()]) this.#move(e, 'closing', Number.POSITIVE_INFINITY)
     return this.#allClosed()
   }
 
-  /** Forced: closes every pool now, failing calls in flight. */
+  /** Forced: destroys every pool now (those closing too), failing calls in flight. */
   protected override onDestroy(reason: unknown): Promise<void> {
-    for (const e of [...this.#entries.values()]) this.#move(e, 'closing', Number.POSITIVE_INFINITY)
-    for (const e of this.#closing) e.pool.destroy(reason).catch(noop)
+    for (const e of this.#closing) void e.pool.destroy(reason)
     return this.#allClosed()
+  }
+
+  protected override onTransition(_from: LifecycleState, to: LifecycleState): void {
+    // Closing either way: every pool starts closing, with no deadline of its own, since the
+    // registry's deadline (or destroy) ends what is left.
+    if (to === 'closing' || to === 'destroying') {
+      for (const e of [...this.#entries.values()]) this.#move(e, 'closing', Number.POSITIVE_INFINITY)
+    }
+  }
+
+  /** Calls in flight on the pools still closing, for the message of a close that timed out. */
+  protected override inUse(): number {
+    let n = 0
+    for (const e of this.#closing) n += e.pool.health().inUse
+    return n
   }
 
   async #allClosed(): Promise<void> {
@@ -263,22 +276,15 @@ export class ChannelRegistry extends Lifecycle {
     if (options === null || typeof options !== 'object')
       throw new InvalidOptionError('options', options, 'channel pool options')
     const merged: ChannelPoolOptions = { ...this.#defaults, ...options }
-    const targetKey = Array.isArray(target) ? target.join(',') : String(target)
-    defaultCredentials ??= credentials.createInsecure()
-    const creds = merged.credentials ?? defaultCredentials
-    const credentialsId = this.#credentialsId(creds)
-    const key = `${targetKey}\n${credentialsId}\n${this.#fingerprint(merged)}`
-    const found = this.#entries.get(key)
+    const k = this.#keys.keyOf(target, merged, this.#entries.values())
+    const found = this.#entries.get(k.key)
     // Someone closed the pool itself rather than releasing it: hand out a fresh one.
     if (found !== undefined && found.pool.state !== 'open') this.#move(found, 'closing')
     else if (found !== undefined) return found
     const e: Entry = {
+      ...k,
       id: ++this.#nextId,
-      key,
-      target: targetKey,
       pool: this.#create(target, merged),
-      credentials: creds,
-      credentialsId,
       refs: 0,
       pinned: false,
       state: 'active',
@@ -286,7 +292,7 @@ export class ChannelRegistry extends Lifecycle {
       timer: undefined,
       closed: undefined,
     }
-    this.#entries.set(key, e)
+    this.#entries.set(k.key, e)
     return e
   }
 
@@ -323,58 +329,6 @@ export class ChannelRegistry extends Lifecycle {
     } else if (to === 'closed') {
       this.#closing.delete(e)
     }
-  }
-
-  /** Equal credentials (by grpc-js' `_equals`, which its own subchannel pool keys on) share an id. */
-  #credentialsId(creds: ChannelCredentials): string {
-    for (const e of this.#entries.values()) {
-      if (e.credentials === creds || sameCredentials(e.credentials, creds)) return e.credentialsId
-    }
-    return `creds#${this.#identity(creds)}`
-  }
-
-  #fingerprint(options: ChannelPoolOptions): string {
-    const o = options as Record<string, unknown>
-    const parts: string[] = []
-    for (const k of Object.keys(o).sort()) {
-      if (!NOT_IN_KEY.has(k) && o[k] !== undefined) parts.push(`${k}=${this.#encode(o[k])}`)
-    }
-    return parts.join(';')
-  }
-
-  /** Plain data by value, everything else (functions, class instances) by identity. */
-  #encode(v: unknown): string {
-    if (typeof v === 'string') return JSON.stringify(v)
-    if (v === null || (typeof v !== 'object' && typeof v !== 'function')) return String(v)
-    if (Array.isArray(v)) return `[${v.map((x) => this.#encode(x)).join(',')}]`
-    const proto = Object.getPrototypeOf(v)
-    if (typeof v === 'object' && (proto === Object.prototype || proto === null)) {
-      const rec = v as Record<string, unknown>
-      const fields = Object.keys(rec)
-        .filter((k) => rec[k] !== undefined)
-        .sort()
-        .map((k) => `${JSON.stringify(k)}:${this.#encode(rec[k])}`)
-      return `{${fields.join(',')}}`
-    }
-    return `#${this.#identity(v)}`
-  }
-
-  #identity(v: object): number {
-    let id = this.#identities.get(v)
-    if (id === undefined) {
-      id = ++this.#nextIdentity
-      this.#identities.set(v, id)
-    }
-    return id
-  }
-}
-
-function sameCredentials(a: ChannelCredentials, b: ChannelCredentials): boolean {
-  try {
-    return typeof a._equals === 'function' && a._equals(b)
-  } catch {
-    // Not grpc-js credentials: the pool's constructor reports that, not the key.
-    return false
   }
 }
 

@@ -9,6 +9,11 @@ import type { AddressBook } from './address-book.js'
 import { type HealthCheckResponse, type HealthClient, healthClientConstructor } from './server-health.js'
 import { parseHostPort } from './target.js'
 
+/**
+ * A backend's health as its grpc.health.v1 Watch last said: `'UNKNOWN'` before the first answer,
+ * while a broken Watch is retried, or without a health check; `'UNIMPLEMENTED'` when the server has
+ * no health service (counted healthy). NOT_SERVING and SERVICE_UNKNOWN take it out of rotation.
+ */
 export type BackendHealth = 'SERVING' | 'NOT_SERVING' | 'SERVICE_UNKNOWN' | 'UNKNOWN' | 'UNIMPLEMENTED'
 
 type HealthResponse = HealthCheckResponse

@@ -4,12 +4,16 @@
  * re-resolution, connect timeouts, connectivity and grpc.health.v1 health checking, interceptors,
  * graceful drain, a lifecycle manager, and server helpers. Needs @grpc/grpc-js (peer), and
  * grpc-health-check for health checking or the health service.
+ *
+ * What is exported here is the public API, each name listed in docs/grpc-configuration.md
+ * ("Exports"). Everything else under src/grpc is internal: tests import it from its own file.
  */
+
+// Channel pools: options, what they report, and the client classes they take.
 export {
   type BackendSummary,
   type ChannelPoolCloseOptions,
   type ChannelPoolConnectivity,
-  type ChannelPoolState,
   type ChannelPoolStats,
   type ChannelSummary,
   type ClientConstructor,
@@ -23,17 +27,19 @@ export type {
   RetryableStatus,
   RetryOptions,
 } from './channel-pool-options.js'
-export { renderChannelConfig, type RenderedChannelConfig, type ServiceConfigJson } from './channel-config.js'
-export type { BerthStatusObject } from './call-status.js'
-export type { BalancedChannel } from './balanced-channel.js'
 export type { ConnectivityName } from './pool-channel.js'
 export type { BackendHealth } from './health-watch.js'
+
+// Errors (a call that fails inside berth carries its berth error as in BerthStatusObject).
+export type { BerthStatusObject } from './call-status.js'
 export {
   ConnectTimeoutError,
   InvalidTargetError,
   NotReadyError,
   UnsupportedOperationError,
 } from './errors.js'
+
+// Shared pools, one per target and options.
 export {
   ChannelRegistry,
   type ChannelRegistryOptions,
@@ -43,6 +49,8 @@ export {
   type RegistryEntryStats,
   RegistryHandle,
 } from './channel-registry.js'
+
+// The lifecycle manager (moving to core: these names stay).
 export { ConnectionManager } from './connection-manager.js'
 export {
   type CloseReport,
@@ -59,6 +67,8 @@ export {
   type ResourceKind,
   type StartOptions,
 } from './connection-manager-types.js'
+
+// Client interceptors, for pools and plain grpc-js clients alike.
 export { composeInterceptors, type InterceptorList } from './interceptors.js'
 export {
   type CallKind,
@@ -84,42 +94,27 @@ export {
   propagationScope,
   propagationServerInterceptor,
 } from './interceptor-metadata.js'
+
+// Servers: grpc.health.v1 (and a client to check it), keepalive settings, graceful shutdown.
 export {
   checkHealth,
   type CheckHealthOptions,
   createHealthService,
-  DEFAULT_HEALTH_CHECK_TIMEOUT_MS,
-  type HealthCheckRequest,
-  type HealthCheckResponse,
   type HealthClient,
-  type HealthClientConstructor,
   healthClientConstructor,
   type HealthService,
   type ServingStatus,
-  type WatchStatus,
 } from './server-health.js'
+export { type ServerKeepaliveOptions, serverKeepaliveOptions } from './server-keepalive.js'
+export { type ShutdownResult, type ShutdownServerOptions, shutdownServer } from './server-shutdown.js'
+
+// TLS.
 export {
-  GRPC_JS_IGNORED_SERVER_OPTIONS,
-  SERVER_KEEPALIVE_DEFAULTS,
-  SERVER_KEEPALIVE_KEYS,
-  type ServerKeepaliveOptions,
-  serverKeepaliveOptions,
-} from './server-keepalive.js'
-export {
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
-  type ShutdownResult,
-  type ShutdownServerOptions,
-  shutdownServer,
-} from './server-shutdown.js'
-export {
-  checkTransportSecurity,
   InsecureChannelError,
-  isLoopbackHost,
   type Pem,
   type ServerTlsCredentialsOptions,
   serverNameOverride,
   serverTlsCredentials,
   type TlsCredentialsOptions,
   tlsCredentials,
-  type TransportSecurityOptions,
 } from './tls.js'

@@ -7,6 +7,7 @@ import type { Interceptor, InterceptorOptions } from '@grpc/grpc-js'
 import { InvalidOptionError } from '../core/errors.js'
 import { ForwardingCall } from './interceptors.js'
 
+/** Options of `deadlineInterceptor` (and of a pool's `defaultDeadlineMs`). */
 export interface DeadlineInterceptorOptions {
   /**
    * Deadline in milliseconds from the call's start, for unary calls made without a deadline.

@@ -39,6 +39,7 @@ export interface CallLogEntry {
 /** Which calls are reported: every one, or only failed (status not OK) and slow ones. */
 export type CallLogLevel = 'all' | 'problems'
 
+/** Options of `loggingInterceptor` (and of a pool's `logging`). */
 export interface LoggingInterceptorOptions {
   /**
    * Receives each reported call. Called synchronously as the call ends, so keep it cheap (hand the

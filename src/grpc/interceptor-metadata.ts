@@ -134,6 +134,7 @@ class PropagatingCall extends ForwardingCall {
   }
 }
 
+/** Options of `metadataPropagationInterceptor` (and of a pool's `propagate`). */
 export interface MetadataPropagationOptions {
   /**
    * Keys copied from the current request's metadata (see `propagationScope`) to each outgoing

@@ -2,7 +2,7 @@
  * One channel of a pool: a grpc-js Channel with its own connections, watched for connectivity
  * changes (the seed's HealthMonitor). An IDLE channel is asked to connect again at once, so a
  * pool stays warm; a channel that keeps failing is left to grpc-js' reconnect backoff. Each
- * transition is counted and reported, for stats and the pool's `state()`.
+ * transition is counted and reported, for stats and the pool's `connectivity()`.
  */
 import {
   Channel,
@@ -13,6 +13,7 @@ import {
 } from '@grpc/grpc-js'
 import type { LeasedCall } from './call-leased.js'
 
+/** A grpc-js connectivity state by name, as berth reports it (`connectivity()`, `stats().channelsByState`). */
 export type ConnectivityName = 'IDLE' | 'CONNECTING' | 'READY' | 'TRANSIENT_FAILURE' | 'SHUTDOWN'
 
 const NAMES: Record<number, ConnectivityName> = {

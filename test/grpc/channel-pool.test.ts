@@ -202,7 +202,7 @@ describe('channel pool', () => {
     assert.equal(results.filter((r) => r.status === 'rejected').length, 0)
     await closing
     assert.equal(pool.stats().channels, 0)
-    assert.equal(pool.stats().poolState, 'closed')
+    assert.equal(pool.stats().state, 'closed')
   })
 
   it('destroy() ends calls in flight at once', async () => {

@@ -4,7 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import { InvalidOptionError, LeaseReleasedError, PoolClosedError } from '../../src/core/errors.js'
 import { ChannelRegistry, RegistryClosedError } from '../../src/grpc/channel-registry.js'
-import { echo, echoClientConstructor, startEchoServer, until, withEchoServer } from '../support/grpc.js'
+import {
+  callsAtServer,
+  echo,
+  echoClientConstructor,
+  startEchoServer,
+  until,
+  withEchoServer,
+} from '../support/grpc.js'
 
 const Echo = echoClientConstructor()
 
@@ -81,7 +88,7 @@ test('releasing every handle makes the pool idle, and it closes after idleCloseM
       assert.equal(typeof idle.idleSince, 'number')
       await until(() => registry.stats().entries.length === 0, 3000, 'the idle pool to close')
       assert.equal(registry.stats().idleClosed, 1)
-      assert.equal(a.pool.stats().poolState, 'closed')
+      assert.equal(a.pool.stats().state, 'closed')
       await assert.rejects(echo(client), (err: grpc.ServiceError) => {
         assert.equal(err.code, grpc.status.UNAVAILABLE)
         assert.ok(err.cause instanceof PoolClosedError)
@@ -104,7 +111,7 @@ test('acquiring an idle pool again before idleCloseMs keeps it open', async () =
       assert.equal(second.pool, first.pool)
       assert.equal(registry.stats().entries[0]!.state, 'active')
       await sleep(200)
-      assert.equal(second.pool.stats().poolState, 'open')
+      assert.equal(second.pool.stats().state, 'open')
       assert.equal(registry.stats().idleClosed, 0)
       assert.equal((await echo(second.client(Echo), { message: 'still here' })).message, 'still here')
     } finally {
@@ -122,7 +129,7 @@ test('acquiring a pool while its idle close is in flight gives a fresh working p
       await until(() => server.inFlight === 1, 3000, 'the slow call to start')
       old.release()
       await until(() => registry.stats().closing === 1, 3000, 'the idle close to start')
-      assert.equal(old.pool.stats().poolState, 'closing', 'the close waits for the slow call')
+      assert.equal(old.pool.stats().state, 'closing', 'the close waits for the slow call')
       const fresh = registry.acquire(server.address)
       assert.notEqual(fresh.pool, old.pool)
       assert.equal(registry.stats().created, 2)
@@ -133,8 +140,8 @@ test('acquiring a pool while its idle close is in flight gives a fresh working p
       assert.equal((await echo(fresh.client(Echo), { message: 'new' })).message, 'new')
       assert.equal((await slow).message, 'slow', 'the call in flight on the closing pool finished')
       await until(() => registry.stats().closing === 0, 3000, 'the old pool to finish closing')
-      assert.equal(old.pool.stats().poolState, 'closed')
-      assert.equal(fresh.pool.stats().poolState, 'open')
+      assert.equal(old.pool.stats().state, 'closed')
+      assert.equal(fresh.pool.stats().state, 'open')
     } finally {
       await registry.close()
     }
@@ -174,7 +181,7 @@ test('close() closes every pool, held ones included, and acquire fails at once a
     assert.throws(() => registry.acquire(one.address), RegistryClosedError)
     await closing
     assert.ok((await call).serverId, 'the call in flight finished')
-    for (const pool of [a.pool, b.pool, pinned]) assert.equal(pool.stats().poolState, 'closed')
+    for (const pool of [a.pool, b.pool, pinned]) assert.equal(pool.stats().state, 'closed')
     assert.equal(registry.stats().state, 'closed')
     assert.equal(registry.stats().entries.length, 0)
     await registry.destroy()
@@ -182,6 +189,21 @@ test('close() closes every pool, held ones included, and acquire fails at once a
     one.kill()
     two.kill()
   }
+})
+
+test('close({ timeoutMs }) destroys the pools whose calls outlast the deadline', async () => {
+  await withEchoServer(async (server) => {
+    const registry = new ChannelRegistry()
+    const a = registry.acquire(server.address)
+    const [call] = await callsAtServer(a.client(Echo), server, 1, 5000)
+    const started = Date.now()
+    await registry.close({ timeoutMs: 100 })
+    assert.ok(Date.now() - started < 2000, `closed in ${Date.now() - started} ms`)
+    await assert.rejects(call!, (err: grpc.ServiceError) => err.code === grpc.status.UNAVAILABLE)
+    assert.equal(a.pool.state, 'closed')
+    assert.equal(registry.state, 'closed')
+    assert.equal(registry.stats().entries.length, 0)
+  })
 })
 
 test('releasing a handle twice throws LeaseReleasedError and leaves the count alone', async () => {

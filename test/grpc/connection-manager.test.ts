@@ -151,7 +151,7 @@ test('a close whose deadline passes destroys the pool under its call and reports
       assert.equal(echoReport.inFlightWhenForced, 1)
       assert.ok(echoReport.reason instanceof CloseTimeoutError)
       await assert.rejects(call, (err: grpc.ServiceError) => err.code !== grpc.status.OK)
-      assert.equal(pool.stats().poolState, 'closed')
+      assert.equal(pool.stats().state, 'closed')
 
       const otherReport = await quiet.close({ timeoutMs: 1000 })
       assert.equal(otherReport.resources.other!.outcome, 'closed')
@@ -191,7 +191,7 @@ test('a signal closes everything gracefully, and the returned function removes t
       const report = await manager.close()
       assert.equal(report.clean, true)
       assert.ok((await call).serverId, 'the call in flight finished')
-      assert.equal(pool.stats().poolState, 'closed')
+      assert.equal(pool.stats().state, 'closed')
       assert.equal(db.stats().pool.state, 'closed')
       assert.equal(manager.health().live, false)
       await until(() => seen.length === 1, 3000, 'onClosed')

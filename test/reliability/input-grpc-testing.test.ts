@@ -7,11 +7,11 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import * as grpc from '@grpc/grpc-js'
 import { BerthError } from '../../src/core/errors.js'
+import { renderChannelConfig } from '../../src/grpc/channel-config.js'
 import {
   ChannelRegistry,
   ConnectionManager,
   checkHealth,
-  checkTransportSecurity,
   composeInterceptors,
   createChannelPool,
   createHealthService,
@@ -21,13 +21,13 @@ import {
   metadataPropagationInterceptor,
   metricsInterceptor,
   propagationScope,
-  renderChannelConfig,
   serverKeepaliveOptions,
   serverNameOverride,
   serverTlsCredentials,
   shutdownServer,
   tlsCredentials,
 } from '../../src/grpc/index.js'
+import { checkTransportSecurity } from '../../src/grpc/tls.js'
 import { type FaultProxy, findPgBouncer, startFaultProxy, startPgBouncer } from '../../src/testing/index.js'
 import { type TestPki, testPki } from '../support/tls.js'
 import { type BadInput, expectTypedError, track } from './grpc-support.js'

@@ -349,3 +349,35 @@ export async function withEchoServer(fn: (server: EchoServer) => Promise<void>):
     server.kill()
   }
 }
+
+/**
+ * Call at the top of a test file: a function that starts an Echo server, every server it started
+ * stopped (1 s grace) after the file.
+ */
+export function echoServers(): (options?: EchoServerOptions) => Promise<EchoServer> {
+  const servers: EchoServer[] = []
+  after(async () => {
+    await Promise.all(servers.map((s) => s.stop(1000)))
+  })
+  return async (options = {}) => {
+    const s = await startEchoServer(options)
+    servers.push(s)
+    return s
+  }
+}
+
+/**
+ * Starts `n` Echo calls of `delayMs` each on `client` and resolves, with the calls, once `server`
+ * is running all of them: for tests of what happens to calls in flight.
+ */
+export async function callsAtServer(
+  client: EchoClient,
+  server: EchoServer,
+  n: number,
+  delayMs: number,
+): Promise<Promise<EchoReply>[]> {
+  const before = server.inFlight
+  const calls = Array.from({ length: n }, () => echo(client, { delayMs }))
+  await until(() => server.inFlight === before + n, 5000, `${n} calls at the server`)
+  return calls
+}
