@@ -3,6 +3,7 @@ import { BerthError } from '../core/errors.js'
 import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram.js'
 import type { Lease } from '../core/lease.js'
 import type { CloseOptions, LifecycleState } from '../core/lifecycle.js'
+import type { ManagedOwner, OwnerHealth } from '../core/owner.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { Pool } from '../core/pool.js'
 import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limitsFromRow } from './budget.js'
@@ -98,7 +99,7 @@ const POOL_KEYS = new Set([
  * A PostgreSQL pool on node-postgres' Client: pgxpool's configuration and statistics, AbortSignal
  * cancellation, transactions with savepoints, and connections that never crash the process.
  */
-export class PgPool extends PgQueryable {
+export class PgPool extends PgQueryable implements ManagedOwner {
   readonly #config: ResolvedPgConfig
   readonly #pool: Pool<pg.Client>
   readonly #queries = new LatencyHistogram()
@@ -111,6 +112,8 @@ export class PgPool extends PgQueryable {
   readonly #instances: number
   #budgetPending: boolean
   #lastBudget: BudgetReport | undefined
+  /** A probe() has succeeded: with minConns 0 that is the only sign the server is reachable. */
+  #probed = false
 
   /** @throws PgConfigError naming the field and value at fault */
   constructor(input?: string | PgPoolOptions, options?: PgPoolOptions) {
@@ -449,6 +452,44 @@ export class PgPool extends PgQueryable {
   /** Resolves once `minConns` connections are open. */
   ready(options?: { signal?: AbortSignal }): Promise<void> {
     return this.#pool.ready(options)
+  }
+
+  /**
+   * Resolves once the pool can serve: `minConns` connections open, and, when that opened none
+   * (minConns 0), one `SELECT 1` to prove the server answers. Rejects with the connect error or
+   * when `signal` aborts. Safe to call again.
+   */
+  async probe(options?: { signal?: AbortSignal }): Promise<void> {
+    await this.ready(options)
+    const s = this.#pool.stats()
+    if (s.total - s.creating === 0) await this.query('SELECT 1', [], { signal: options?.signal })
+    this.#probed = true
+  }
+
+  /**
+   * A frozen health summary, kind `'postgres'`: ready while open and either a connection is open
+   * or (minConns 0, so none need be) a probe succeeded and no connect has failed since. `inUse` is
+   * the connections lent out; `detail` has the connection counts, callers waiting and the last
+   * connect error.
+   */
+  health(): OwnerHealth {
+    const s = this.#pool.stats()
+    const acquired = s.leased + s.shared
+    // A pool with minConns 0 may hold no connection yet healthy: trust the probe until a connect fails.
+    const connected = s.total - s.creating > 0
+    const ready = s.state === 'open' && (connected || (this.#probed && s.consecutiveCreateFailures === 0))
+    return Object.freeze({
+      kind: 'postgres',
+      ready,
+      inUse: acquired,
+      detail: Object.freeze({
+        totalConns: s.total,
+        idleConns: s.idle,
+        acquiredConns: acquired,
+        waiting: s.waiting,
+        lastConnectError: s.lastCreateError,
+      }),
+    })
   }
 
   /** Graceful: no new work, let running work finish, close every connection; forced after `timeoutMs`. */
