@@ -270,7 +270,7 @@ export class ChannelRegistry extends Lifecycle {
     const key = `${targetKey}\n${credentialsId}\n${this.#fingerprint(merged)}`
     const found = this.#entries.get(key)
     // Someone closed the pool itself rather than releasing it: hand out a fresh one.
-    if (found !== undefined && found.pool.stats().poolState !== 'open') this.#move(found, 'closing')
+    if (found !== undefined && found.pool.state !== 'open') this.#move(found, 'closing')
     else if (found !== undefined) return found
     const e: Entry = {
       id: ++this.#nextId,
