@@ -18,6 +18,7 @@ import {
 } from '@grpc/grpc-js'
 import { InvalidOptionError, PoolClosedError } from '../core/errors.js'
 import { Lifecycle } from '../core/lifecycle.js'
+import type { ManagedOwner, OwnerHealth } from '../core/owner.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { Pool } from '../core/pool.js'
 import { AddressBook } from './address-book.js'
@@ -71,7 +72,7 @@ const ZERO_STATES: Record<ConnectivityName, number> = {
   SHUTDOWN: 0,
 }
 
-export class ChannelPool extends Lifecycle {
+export class ChannelPool extends Lifecycle implements ManagedOwner {
   readonly name: string
   /** The target as given (arrays joined with commas). */
   readonly target: string
@@ -225,6 +226,37 @@ export class ChannelPool extends Lifecycle {
       },
       options,
     )
+  }
+
+  /**
+   * Readiness probe (`ManagedOwner`): resolves once a channel is READY, connecting idle ones; the
+   * same wait as `waitForReady({ signal })`, with no deadline but the signal's.
+   * @throws NotReadyError when aborted or when no channel can be made; PoolClosedError after close
+   */
+  probe(options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.waitForReady({ signal: options?.signal })
+  }
+
+  /**
+   * A frozen health summary (`ManagedOwner`): kind `'grpc'`, ready while open with a READY channel,
+   * `inUse` the calls in flight, and in `detail` the best connectivity, the channel count, the calls
+   * in flight and why resolution failed (if it did).
+   */
+  health(): OwnerHealth {
+    const c = this.connectivity()
+    let callsInFlight = 0
+    for (const ch of this.#channels) callsInFlight += ch.inFlight
+    return Object.freeze({
+      kind: 'grpc',
+      ready: this.state === 'open' && c.ready,
+      inUse: callsInFlight,
+      detail: Object.freeze({
+        connectivity: c.state,
+        channels: c.channels.length,
+        callsInFlight,
+        resolutionError: c.resolutionError,
+      }),
+    })
   }
 
   /** Connectivity, channel by channel and backend by backend: a summary for health endpoints and dashboards. */
