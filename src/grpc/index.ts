@@ -44,21 +44,7 @@ export {
   RegistryHandle,
 } from './channel-registry.js'
 export { ConnectionManager } from './connection-manager.js'
-export {
-  type CloseReport,
-  type ConnectionManagerOptions,
-  type HandleSignalsOptions,
-  type ManagedResource,
-  ManagerClosedError,
-  type ManagerEvent,
-  type ManagerHealth,
-  ManagerNotReadyError,
-  type PostgresPoolLike,
-  type ResourceCloseReport,
-  type ResourceHealth,
-  type ResourceKind,
-  type StartOptions,
-} from './connection-manager-types.js'
+export * from './connection-manager-types.js'
 export { composeInterceptors, type InterceptorList } from './interceptors.js'
 export {
   type CallKind,
