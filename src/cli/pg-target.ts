@@ -7,7 +7,8 @@ import { isIP } from 'node:net'
 import type { PgConfigOptions, PgEnv, ResolvedPgConfig } from '../pg/config.js'
 import { resolvePgConfig } from '../pg/config.js'
 import { parseConnectionString } from '../pg/connection-string.js'
-import type { PgPool, PgPoolOptions } from '../pg/pg-pool.js'
+import type { PgPoolOptions } from '../pg/pg-pool-options.js'
+import type { PgPool } from '../pg/pg-pool.js'
 import type { ErrorContext } from './classify-error.js'
 
 export interface PgTarget extends ErrorContext {

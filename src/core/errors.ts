@@ -165,7 +165,8 @@ function formatContext(c: PoolErrorContext): string {
   return `(total=${c.total} idle=${c.idle} leased=${c.leased} shared=${c.shared} creating=${c.creating} waiting=${c.waiting} max=${c.max})`
 }
 
-function messageOf(err: unknown): string {
+/** An error's message (its name when the message is empty), or the value as a string: for reports. */
+export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message || err.name
   return String(err)
 }

@@ -1,8 +1,11 @@
 /**
- * berth core: the generic async pool engine. It imports neither pg nor grpc-js; the adapters
- * (`berth/pg`, `berth/grpc`) are built on it.
+ * berth core: the generic async pool engine, the lifecycle every owner shares, and the
+ * ConnectionManager. It imports neither pg nor grpc-js; the adapters (`berth/pg`, `berth/grpc`)
+ * are built on it.
  */
 export { fullJitterBackoff } from './backoff.js'
+export { ConnectionManager } from './connection-manager.js'
+export * from './connection-manager-types.js'
 export { channels as diagnosticsChannels, type PoolChannelName } from './diagnostics.js'
 export {
   AcquireAbortedError,

@@ -50,7 +50,8 @@ export {
   RegistryHandle,
 } from './channel-registry.js'
 
-// The lifecycle manager (moving to core: these names stay).
+// The lifecycle manager. It lives in core ('berth'); these names stay here for older imports,
+// and this ConnectionManager adds grpc().
 export { ConnectionManager } from './connection-manager.js'
 export {
   type CloseReport,

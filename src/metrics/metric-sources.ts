@@ -4,9 +4,10 @@
  * comes from the same instant.
  */
 import { InvalidOptionError } from '../core/errors.js'
+import type { OwnerStats } from '../core/owner.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import type { ChannelPoolStats } from '../grpc/channel-pool-stats.js'
-import type { PgPoolStats } from '../pg/pg-pool.js'
+import type { PgPoolStats } from '../pg/pg-pool-stats.js'
 import { DuplicateMetricSourceError } from './errors.js'
 import { redactLabel } from './label-redaction.js'
 
@@ -54,10 +55,9 @@ interface Entry {
   readonly source: StatsSource<unknown>
 }
 
-function ownName(kind: SourceKind, source: StatsSource<unknown>): string {
-  const s = source.stats()
-  if (kind === 'pg') return (s as PgPoolStats).pool.name
-  return (s as PoolStats | ChannelPoolStats).name
+/** Every owner's stats start with its name (OwnerStats). */
+function ownName(source: StatsSource<unknown>): string {
+  return (source.stats() as OwnerStats).name
 }
 
 /** The set of exported pools, keyed by identity; names are unique per kind. */
@@ -71,7 +71,7 @@ export class MetricSources {
       throw new InvalidOptionError('name', options.name, 'a non-empty string')
     const existing = this.#entries.get(source)
     if (existing) throw new DuplicateMetricSourceError(existing.kind, existing.name, 'same pool')
-    const name = redactLabel(options.name ?? ownName(kind, source))
+    const name = redactLabel(options.name ?? ownName(source))
     for (const e of this.#entries.values())
       if (e.kind === kind && e.name === name) throw new DuplicateMetricSourceError(kind, name, 'same name')
     this.#entries.set(source, { kind, name, source })

@@ -1,5 +1,5 @@
 /** `berth_pg_*`: pgxpool's Stat() fields, under pgxpool's names, plus query durations (label `pool`). */
-import type { PgPoolStats } from '../pg/pg-pool.js'
+import type { PgPoolStats } from '../pg/pg-pool-stats.js'
 import type { SourceScrape } from './metric-sources.js'
 import { type MetricFamily, perPool } from './prometheus-family.js'
 

@@ -104,9 +104,9 @@ export class Pool extends Lifecycle {
     return 0
   }
 
-  /** berth's statistics for this pool. */
+  /** berth's statistics for this pool (frozen): the core pool's, with this pool's lifecycle `state`. */
   stats(): PoolStats {
-    return this.#pool.stats()
+    return Object.freeze({ ...this.#pool.stats(), state: this.state })
   }
 
   /** Checks out a client; give it back with `client.release()`. */

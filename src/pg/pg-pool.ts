@@ -1,163 +1,60 @@
 import type pg from 'pg'
-import { BerthError } from '../core/errors.js'
-import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram.js'
+import { LatencyHistogram } from '../core/latency-histogram.js'
 import type { Lease } from '../core/lease.js'
-import type { CloseOptions, LifecycleState } from '../core/lifecycle.js'
-import type { PoolStats } from '../core/pool-stats.js'
+import { Lifecycle } from '../core/lifecycle.js'
+import type { ManagedOwner, OwnerHealth } from '../core/owner.js'
 import { Pool } from '../core/pool.js'
 import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limitsFromRow } from './budget.js'
-import { backendKeyOf, sendCancelRequest } from './cancel-request.js'
-import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
-import { parseDuration } from './duration.js'
-import { PgConfigError } from './errors.js'
-import { breakClient, endClient, openClient, pingClient } from './pg-client.js'
-import { type ConnectionHost, PgConnection, sessionStateError } from './pg-connection.js'
-import { PgConnectionError, PgError, toPgError } from './pg-error.js'
-import { type PgResult, type QueryOptions, callSignal, runQuery } from './pg-query.js'
-import { PgQueryable } from './pg-queryable.js'
+import { cancelRunningQuery } from './cancel-wait.js'
+import type { ResolvedPgConfig } from './config.js'
+import { endClient, openClient, pingClient } from './pg-client.js'
+import { type ConnectionHost, PgConnection } from './pg-connection.js'
+import { PgError } from './pg-error.js'
+import { type PgPoolOptions, resolvePgPoolOptions } from './pg-pool-options.js'
+import { PgPipeline } from './pg-pool-pipeline.js'
+import { PgPoolStatements } from './pg-pool-statements.js'
+import { type PgPoolStats, pgPoolStats } from './pg-pool-stats.js'
+import type { PgResult, QueryOptions } from './pg-query.js'
 import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.js'
-import { statementKind } from './statement-kind.js'
-
-/** Options of `createPgPool`: the connection and pgxpool settings, plus the pool's own. */
-export interface PgPoolOptions extends PgConfigOptions {
-  /** Name in errors, stats and metrics. Default: `'pg'`. */
-  name?: string
-  /** How long a call waits for a connection: ms or a duration string. Default 30 s. */
-  acquireTimeout?: number | string
-  /**
-   * Multiplex plain statements: `db.query`/`queryRow`/`exec` outside a transaction are pipelined
-   * over shared connections instead of taking one each. Default true.
-   */
-  pipeline?: boolean
-  /** Most statements in flight on one shared connection. Default 32. */
-  pipelineDepth?: number
-  /**
-   * A shared connection whose oldest statement has run longer than this (ms or a duration string)
-   * takes no more, so one slow query does not hold up fast ones queued behind it. Default 50 ms.
-   */
-  pipelineSlowQuery?: number | string
-  /**
-   * Behind PgBouncer in transaction mode, a server connection belongs to a client only for one
-   * transaction: `'transaction'` turns pipelining off and refuses statements that would leave
-   * session state behind (SET, LISTEN, PREPARE, temporary tables...; use SET LOCAL in db.tx()),
-   * and skips the budget check (PgBouncer has its own limits). Default: none.
-   */
-  pgbouncer?: 'transaction' | false
-  /** Instances of the service sharing the server, for the connection-budget check. Default 1. */
-  instances?: number
-  /**
-   * Check maxConns x instances against the server's max_connections when the first connection
-   * opens, and warn (process warning BERTH_PG_BUDGET) when it does not fit. Default true.
-   */
-  budgetCheck?: boolean
-}
-
-/** pgxpool's Stat() fields, berth's core snapshot, and query latency. */
-export interface PgPoolStats {
-  readonly name: string
-  /** The lifecycle state: open, closing, destroying, closed. */
-  readonly state: LifecycleState
-  /** Connections lent out (pgxpool AcquiredConns). */
-  readonly acquiredConns: number
-  readonly idleConns: number
-  readonly totalConns: number
-  readonly constructingConns: number
-  readonly maxConns: number
-  readonly acquireCount: number
-  /** Total time callers spent waiting for connections, ms (pgxpool AcquireDuration). */
-  readonly acquireDurationMs: number
-  /** Acquires that had to wait because no connection was idle. */
-  readonly emptyAcquireCount: number
-  /** Acquires that ended by cancellation or timeout. */
-  readonly canceledAcquireCount: number
-  readonly newConnsCount: number
-  readonly maxLifetimeDestroyCount: number
-  readonly maxIdleDestroyCount: number
-  /** Wait for a connection, ms: p50, p90, p99, max. */
-  readonly acquireWaitMs: LatencySummary
-  /** Query round trips, ms. */
-  readonly queryMs: LatencySummary
-  /** Ages of the open connections, ms. */
-  readonly connectionAgeMs: PoolStats['resourceAgeMs']
-  /** The generic pool's full snapshot. */
-  readonly pool: PoolStats
-}
-
-const POOL_KEYS = new Set([
-  'name',
-  'acquireTimeout',
-  'pipeline',
-  'pipelineDepth',
-  'pipelineSlowQuery',
-  'instances',
-  'budgetCheck',
-  'pgbouncer',
-])
 
 /**
  * A PostgreSQL pool on node-postgres' Client: pgxpool's configuration and statistics, AbortSignal
- * cancellation, transactions with savepoints, and connections that never crash the process.
+ * cancellation, transactions with savepoints, and connections that never crash the process. On
+ * the Lifecycle base: `close({ timeoutMs, signal })` drains and then escalates to `destroy()`.
  */
-export class PgPool extends PgQueryable {
+export class PgPool extends Lifecycle implements ManagedOwner {
+  /** The pool's name (option `name`, default 'pg'). */
+  readonly name: string
   readonly #config: ResolvedPgConfig
   readonly #pool: Pool<pg.Client>
   readonly #queries = new LatencyHistogram()
   readonly #host: ConnectionHost
-  readonly #pipeline: boolean
-  /** Start times of the statements in flight on each shared connection, oldest first. */
-  readonly #inFlight = new WeakMap<pg.Client, number[]>()
-  /** Sockets of shared connections corked for the current tick. */
-  readonly #corked = new Set<{ cork(): void; uncork(): void }>()
+  readonly #statements: PgPoolStatements
   readonly #instances: number
   #budgetPending: boolean
   #lastBudget: BudgetReport | undefined
+  /** A probe() has succeeded: with minConns 0 that is the only sign the server is reachable. */
+  #probed = false
 
   /** @throws PgConfigError naming the field and value at fault */
   constructor(input?: string | PgPoolOptions, options?: PgPoolOptions) {
     super()
-    const config = resolvePgConfig(input, options)
+    const o = resolvePgPoolOptions(input, options)
+    const config = o.config
     this.#config = config
-    const extra = config.extra
-    for (const key of Object.keys(extra)) {
-      if (!POOL_KEYS.has(key)) throw new PgConfigError(key, extra[key], 'is not an option of createPgPool')
-    }
-    const name = extra.name ?? 'pg'
-    if (typeof name !== 'string' || name === '') {
-      throw new PgConfigError('name', name, 'must be a non-empty string')
-    }
-    const acquireTimeoutMs = durationOption('acquireTimeout', extra.acquireTimeout, 30_000)
-    const bouncer = extra.pgbouncer ?? false
-    if (bouncer !== false && bouncer !== 'transaction') {
-      throw new PgConfigError('pgbouncer', bouncer, "must be 'transaction' or false")
-    }
-    if (bouncer === 'transaction' && extra.pipeline === true) {
-      throw new PgConfigError('pipeline', true, "cannot be used with pgbouncer: 'transaction'")
-    }
-    const pipeline = extra.pipeline ?? bouncer === false
-    if (typeof pipeline !== 'boolean') throw new PgConfigError('pipeline', pipeline, 'must be true or false')
-    this.#pipeline = pipeline
-    const depth = extra.pipelineDepth ?? 32
-    if (typeof depth !== 'number' || !Number.isInteger(depth) || depth < 1) {
-      throw new PgConfigError('pipelineDepth', depth, 'must be an integer >= 1')
-    }
-    const slowMs = durationOption('pipelineSlowQuery', extra.pipelineSlowQuery, 50)
-    const instances = extra.instances ?? 1
-    if (typeof instances !== 'number' || !Number.isInteger(instances) || instances < 1) {
-      throw new PgConfigError('instances', instances, 'must be an integer >= 1')
-    }
-    this.#instances = instances
-    const budgetCheck = extra.budgetCheck ?? bouncer === false
-    if (typeof budgetCheck !== 'boolean')
-      throw new PgConfigError('budgetCheck', budgetCheck, 'must be true or false')
-    this.#budgetPending = budgetCheck
+    this.name = o.name
+    this.#instances = o.instances
+    this.#budgetPending = o.budgetCheck
+    const record = (ms: number) => this.#queries.record(ms)
+    const pipeline = o.pipeline ? new PgPipeline(o.pipelineSlowMs, record) : undefined
     const s = config.pool
     // node-postgres reads its settings through property access, so a derived object keeps the
     // non-enumerable password of the resolved config.
-    const client: typeof config.client = pipeline
+    const client: typeof config.client = o.pipeline
       ? Object.create(config.client, { pipeline: { value: true, enumerable: true } })
       : config.client
     this.#pool = new Pool<pg.Client>({
-      name,
+      name: o.name,
       create: async (signal) => {
         const c = await openClient(client, signal, (broken) => this.#pool.invalidate(broken))
         if (this.#budgetPending) {
@@ -167,11 +64,8 @@ export class PgPool extends PgQueryable {
         }
         return c
       },
-      capacity: pipeline ? depth : 1,
-      canShare: (c) => {
-        const q = this.#inFlight.get(c)
-        return q === undefined || q.length === 0 || performance.now() - q[0]! < slowMs
-      },
+      capacity: o.pipeline ? o.pipelineDepth : 1,
+      canShare: pipeline?.canShare,
       destroy: endClient,
       validate: pingClient,
       max: s.max,
@@ -181,20 +75,20 @@ export class PgPool extends PgQueryable {
       maxLifetimeJitterMs: s.maxLifetimeJitterMs,
       maxIdleMs: s.maxIdleMs,
       healthCheckPeriodMs: s.healthCheckPeriodMs,
-      acquireTimeoutMs,
+      acquireTimeoutMs: o.acquireTimeoutMs,
       // While the server is unreachable, one connect at a time, at most a second apart (jittered),
       // so the pool is back to strength within about a second of the server's return.
       backoffInitialMs: 100,
       backoffMaxMs: 1_000,
     })
-    const clock = () => performance.now()
     const target = { host: client.host ?? 'localhost', port: client.port ?? 5432, ssl: client.ssl }
     this.#host = {
-      noSessionState: bouncer === 'transaction',
+      noSessionState: o.noSessionState,
       cancel: (c, settled) => cancelRunningQuery(target, c, settled),
-      recordQuery: (ms) => this.#queries.record(ms),
-      clock,
+      recordQuery: record,
+      clock: () => performance.now(),
     }
+    this.#statements = new PgPoolStatements(this.#pool, this.#host, pipeline)
   }
 
   /** The resolved configuration (its password masked when printed). */
@@ -202,127 +96,31 @@ export class PgPool extends PgQueryable {
     return this.#config
   }
 
-  protected async run<R>(
-    text: string,
-    params: readonly unknown[] | undefined,
-    options: QueryOptions | undefined,
-  ): Promise<PgResult<R>> {
-    const kind = statementKind(text)
-    if (kind === 'session' && this.#host.noSessionState) throw sessionStateError()
-    if (kind === 'begin') {
-      throw new BerthError(
-        'BERTH_PG_USE_TX',
-        'A transaction cannot span pool-level calls, which may each run on another connection: use db.tx() or db.acquire()',
-      )
-    }
-    // A signal or timeout runs exclusive: a CancelRequest stops whatever the backend runs, which on
-    // a shared pipeline could be another caller's statement.
-    if (
-      this.#pipeline &&
-      kind === 'shareable' &&
-      options?.signal === undefined &&
-      options?.timeoutMs === undefined
-    ) {
-      return this.#runShared<R>(text, params)
-    }
-    return this.#runExclusive<R>(text, params, options, kind === 'session')
-  }
-
   /**
-   * One statement on a connection of its own. The lease goes straight back when the connection is
-   * clean; otherwise (session state, a transaction left open, an abort that did not stop) the
-   * connection's full hygiene runs first.
+   * Runs a statement and returns its rows, row count and fields. `$1`, `$2`... take `params`.
+   * Plain statements are pipelined on shared connections (option `pipeline`); one with a `signal`
+   * or `timeoutMs`, or that changes session state, runs on a connection of its own.
    */
-  async #runExclusive<R>(
+  query<R = Record<string, unknown>>(
     text: string,
-    params: readonly unknown[] | undefined,
-    options: QueryOptions | undefined,
-    dirty: boolean,
+    params?: readonly unknown[],
+    options?: QueryOptions,
   ): Promise<PgResult<R>> {
-    const { signal, timedOut } = callSignal(options)
-    let lease: Lease<pg.Client>
-    try {
-      lease = await this.#pool.acquire({ signal })
-    } catch (err) {
-      throw timedOut(err)
-    }
-    const client = lease.resource
-    let settling: Promise<boolean> | undefined
-    const started = performance.now()
-    try {
-      return await runQuery<R>(client, text, params, signal, this.#host.cancel, (settled) => {
-        settling = settled
-      })
-    } catch (err) {
-      throw timedOut(err)
-    } finally {
-      this.#queries.record(performance.now() - started)
-      if (settling !== undefined) {
-        // Aborted: the caller has its error; the connection goes back only once the cancel has
-        // landed and the query has ended (or is destroyed if that does not happen in time).
-        void settling.then((usable) => this.#giveBack(lease, dirty, !usable))
-      } else {
-        await this.#giveBack(lease, dirty, false)
-      }
-    }
+    return this.#statements.query<R>(text, params, options)
   }
 
-  async #giveBack(lease: Lease<pg.Client>, dirty: boolean, broken: boolean): Promise<void> {
-    const client = lease.resource
-    if (!dirty && !broken && client.getTransactionStatus() === 'I') lease.release()
-    else {
-      const conn = new PgConnection(lease, this.#host)
-      if (broken) conn.markBroken()
-      if (dirty) conn.markDirty()
-      await conn.release()
-    }
+  /** Runs a statement and returns its first row, or null when it returned none. */
+  queryRow<R = Record<string, unknown>>(
+    text: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<R | null> {
+    return this.#statements.queryRow<R>(text, params, options)
   }
 
-  /** Runs a plain statement pipelined on a shared connection. */
-  async #runShared<R>(text: string, params: readonly unknown[] | undefined): Promise<PgResult<R>> {
-    const lease = await this.#pool.acquire({ shared: true })
-    const client = lease.resource
-    let queue = this.#inFlight.get(client)
-    if (queue === undefined) {
-      queue = []
-      this.#inFlight.set(client, queue)
-    }
-    const started = performance.now()
-    // Batch only behind statements already in flight; a lone statement is written at once.
-    if (queue.length > 0) this.#cork(client)
-    queue.push(started)
-    try {
-      // Text and values as arguments, not a config object, which node-postgres would clone.
-      const r = await client.query<R & pg.QueryResultRow>(text, params as unknown[] | undefined)
-      return { rows: r.rows, rowCount: r.rowCount ?? 0, fields: r.fields }
-    } catch (err) {
-      const e = toPgError(err)
-      if (e instanceof PgConnectionError && !lease.released) lease.destroy(e)
-      throw e
-    } finally {
-      const i = queue.indexOf(started)
-      if (i >= 0) queue.splice(i, 1)
-      this.#queries.record(performance.now() - started)
-      if (!lease.released) lease.release()
-    }
-  }
-
-  /**
-   * Holds a shared connection's writes until the statements issued in this tick are all queued,
-   * then sends them in one write: one syscall for a burst of pipelined statements instead of one
-   * each (it was the largest single cost at 64 callers).
-   */
-  #cork(client: pg.Client): void {
-    const stream = client.connection.stream
-    if (this.#corked.has(stream)) return
-    stream.cork()
-    this.#corked.add(stream)
-    if (this.#corked.size === 1) process.nextTick(this.#uncorkAll)
-  }
-
-  readonly #uncorkAll = (): void => {
-    for (const stream of this.#corked) stream.uncork()
-    this.#corked.clear()
+  /** Runs a statement for its effect and returns the number of rows it touched. */
+  exec(text: string, params?: readonly unknown[], options?: QueryOptions): Promise<number> {
+    return this.#statements.exec(text, params, options)
   }
 
   /** A connection for your exclusive use; give it back with `release()` or `await using`. */
@@ -404,46 +202,12 @@ export class PgPool extends PgQueryable {
 
   #warnIfOver(report: BudgetReport): void {
     if (report.overBudget)
-      process.emitWarning(`Pool '${this.#pool.name}': ${report.summary}`, { code: 'BERTH_PG_BUDGET' })
+      process.emitWarning(`Pool '${this.name}': ${report.summary}`, { code: 'BERTH_PG_BUDGET' })
   }
 
-  /** A frozen snapshot with pgxpool's Stat() fields. */
+  /** A frozen snapshot: name, lifecycle state, pgxpool's Stat() fields, latencies (ms) and the core pool's stats. */
   stats(): PgPoolStats {
-    const p = this.#pool.stats()
-    const c = p.counters
-    return Object.freeze({
-      name: p.name,
-      state: p.state,
-      acquiredConns: p.leased + p.shared,
-      idleConns: p.idle,
-      totalConns: p.total,
-      constructingConns: p.creating,
-      maxConns: p.max,
-      acquireCount: c.acquires,
-      acquireDurationMs: p.acquireWaitMs.mean * p.acquireWaitMs.count,
-      emptyAcquireCount: c.waitedAcquires,
-      canceledAcquireCount: c.cancellations + c.timeouts,
-      newConnsCount: c.creates,
-      maxLifetimeDestroyCount: c.destroys.lifetime,
-      maxIdleDestroyCount: c.destroys.idle,
-      acquireWaitMs: p.acquireWaitMs,
-      queryMs: this.#queries.summary(),
-      connectionAgeMs: p.resourceAgeMs,
-      pool: p,
-    })
-  }
-
-  /** The pool's name (option `name`, default 'pg'). */
-  get name(): string {
-    return this.#pool.name
-  }
-
-  /**
-   * The lifecycle state. PgPool extends PgQueryable (query/queryRow/exec), so its lifecycle is its
-   * core pool's, which is on the Lifecycle base: close()/destroy() below are that pool's.
-   */
-  get state(): LifecycleState {
-    return this.#pool.state
+    return pgPoolStats(this.state, this.#pool.stats(), this.#queries.summary())
   }
 
   /** Resolves once `minConns` connections are open. */
@@ -451,18 +215,57 @@ export class PgPool extends PgQueryable {
     return this.#pool.ready(options)
   }
 
-  /** Graceful: no new work, let running work finish, close every connection; forced after `timeoutMs`. */
-  close(options?: CloseOptions): Promise<void> {
-    return this.#pool.close(options)
+  /**
+   * Resolves once the pool can serve: `minConns` connections open, and, when that opened none
+   * (minConns 0), one `SELECT 1` to prove the server answers. Rejects with the connect error or
+   * when `signal` aborts. Safe to call again.
+   */
+  async probe(options?: { signal?: AbortSignal }): Promise<void> {
+    await this.ready(options)
+    const s = this.#pool.stats()
+    if (s.total - s.creating === 0) await this.query('SELECT 1', [], { signal: options?.signal })
+    this.#probed = true
   }
 
-  /** Forced: fails waiting callers and closes every connection at once. */
-  destroy(reason?: unknown): Promise<void> {
+  /**
+   * A frozen health summary, kind `'postgres'`: ready while open and either a connection is open
+   * or (minConns 0, so none need be) a probe succeeded and no connect has failed since. `inUse` is
+   * the connections lent out; `detail` has the connection counts, callers waiting and the last
+   * connect error.
+   */
+  health(): OwnerHealth {
+    const s = this.#pool.stats()
+    const acquired = s.leased + s.shared
+    // A pool with minConns 0 may hold no connection yet healthy: trust the probe until a connect fails.
+    const connected = s.total - s.creating > 0
+    const ready = this.state === 'open' && (connected || (this.#probed && s.consecutiveCreateFailures === 0))
+    return Object.freeze({
+      kind: 'postgres',
+      ready,
+      inUse: acquired,
+      detail: Object.freeze({
+        totalConns: s.total,
+        idleConns: s.idle,
+        acquiredConns: acquired,
+        waiting: s.waiting,
+        lastConnectError: s.lastCreateError,
+      }),
+    })
+  }
+
+  /** Drain: the core pool's close, without a deadline of its own (the base owns it). */
+  protected override onClose(): Promise<void> {
+    return this.#pool.close({ timeoutMs: Number.POSITIVE_INFINITY })
+  }
+
+  protected override onDestroy(reason: unknown): Promise<void> {
     return this.#pool.destroy(reason)
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
+  /** Connections lent out, for the message of a close that timed out. */
+  protected override inUse(): number {
+    const s = this.#pool.stats()
+    return s.leased + s.shared
   }
 }
 
@@ -473,49 +276,6 @@ export class PgPool extends PgQueryable {
  */
 export function createPgPool(input?: string | PgPoolOptions, options?: PgPoolOptions): PgPool {
   return new PgPool(input, options)
-}
-
-/** How long an aborted query may take to stop after its CancelRequest before its connection is destroyed. */
-const CANCEL_SETTLE_MS = 5000
-
-/**
- * Stops a query whose caller aborted: a CancelRequest to the server, then wait (bounded) for the
- * query to end. True if it ended, so the connection can be reused; false means destroy it.
- */
-async function cancelRunningQuery(
-  target: Parameters<typeof sendCancelRequest>[0],
-  client: pg.Client,
-  settled: Promise<unknown>,
-): Promise<boolean> {
-  const key = backendKeyOf(client)
-  if (key === undefined) return false
-  try {
-    await sendCancelRequest(target, key, { timeoutMs: CANCEL_SETTLE_MS })
-  } catch {
-    return false
-  }
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), CANCEL_SETTLE_MS)
-    timer.unref()
-  })
-  const ended = settled.then(
-    () => true,
-    () => true,
-  )
-  try {
-    return await Promise.race([ended, late])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-function durationOption(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (value === Number.POSITIVE_INFINITY) return value
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value
-  if (typeof value === 'string') return parseDuration(value, field)
-  throw new PgConfigError(field, value, 'must be a duration: milliseconds > 0 or a string like "5s"')
 }
 
 function noop(): void {}
