@@ -9,7 +9,7 @@ import {
   PgBouncerNotInstalledError,
   findPgBouncer,
   startPgBouncer,
-} from '../../src/testing/pgbouncer.js'
+} from '../../src/testing/index.js'
 import { PGBOUNCER_MISSING, startTestPgBouncer, testPgBouncer } from '../support/pgbouncer.js'
 
 const TEST_TIMEOUT_MS = 30_000
