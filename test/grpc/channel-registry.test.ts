@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import { InvalidOptionError, LeaseReleasedError, PoolClosedError } from '../../src/core/errors.js'
 import { ChannelRegistry, RegistryClosedError } from '../../src/grpc/channel-registry.js'
-import { echo, echoClientConstructor, startEchoServer, until, withEchoServer } from '../support/grpc.js'
+import { echo, echoClientConstructor, startEchoServer, withEchoServer } from '../support/grpc.js'
+import { until } from '../support/until.js'
 
 const Echo = echoClientConstructor()
 

@@ -299,15 +299,6 @@ export function startLoad(
   }
 }
 
-/** Resolves when `predicate()` holds, polling every 20 ms; rejects after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await delay(20)
-  }
-}
-
 /** One Echo server for a `describe` block, and plain grpc-js clients on it; all closed after the block. */
 export interface EchoFixture {
   readonly server: EchoServer
