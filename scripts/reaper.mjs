@@ -1,15 +1,17 @@
 /**
- * Last line of defence against leaked test PostgreSQL servers.
+ * Last line of defence against leaked test servers (PostgreSQL, PgBouncer).
  *
- * `src/testing/postgres-server.ts` spawns this detached, in its own session, so it survives the test
- * process even when that process is SIGKILLed (where no `exit` handler can run). It is plain ESM on
- * purpose: it is started with `process.execPath` and must not depend on tsx.
+ * `src/testing/test-server.ts` spawns one per server, detached, in its own session, so it survives the
+ * test process even when that process is SIGKILLed (where no `exit` handler can run). It is plain ESM
+ * on purpose: it is started with `process.execPath` and must not depend on tsx.
  *
- * Usage: node scripts/reaper.mjs <parentPid> <tempDir> [postmasterPid]
+ * Usage: node scripts/reaper.mjs <parentPid> <tempDir> <command> <stopSignal>
  *
- * The parent keeps it informed over IPC: `{ type: 'pid', pid }` after every (re)start or stop, and
- * `{ type: 'release' }` once it has cleaned up by itself. When the parent is gone, the reaper shuts the
- * server down (SIGINT = PostgreSQL "fast shutdown", SIGKILL after 5 s) and removes the temp dir.
+ * `command` is the server's executable name (`postgres`, `pgbouncer`), `stopSignal` how it shuts down
+ * at once (SIGINT = PostgreSQL "fast shutdown"). It says `{ type: 'listening' }` once it can hear the
+ * parent, which then keeps it informed over IPC: `{ type: 'pid', pid }` after every (re)start or stop,
+ * and `{ type: 'release' }` once it has cleaned up by itself. When the parent is gone, the reaper sends the stop signal (SIGKILL after 5 s) and removes
+ * the temp dir.
  */
 import { readFileSync } from 'node:fs'
 import { rm } from 'node:fs/promises'
@@ -19,29 +21,40 @@ import { setTimeout as sleep } from 'node:timers/promises'
 const POLL_MS = 500
 const KILL_AFTER_MS = 5000
 
-const [parentArg, tempDir, pidArg] = process.argv.slice(2)
+/** The temp dir prefixes of src/testing/postgres-server.ts and src/testing/pgbouncer.ts. */
+const TEMP_PREFIXES = ['berth-pg-', 'berth-pgbouncer-']
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGQUIT']
+/** The kernel keeps this many characters of a command name in /proc/<pid>/comm. */
+const COMM_LENGTH = 15
+
+const [parentArg, tempDir, command, stopSignal] = process.argv.slice(2)
 const parentPid = Number(parentArg)
 // Refuse anything but our own temp dirs: this process runs as root in CI and ends with `rm -rf`.
 if (
   !Number.isInteger(parentPid) ||
   parentPid <= 0 ||
   !tempDir ||
-  !path.basename(tempDir).startsWith('berth-pg-')
+  !path.isAbsolute(tempDir) ||
+  !TEMP_PREFIXES.some((prefix) => path.basename(tempDir).startsWith(prefix)) ||
+  !command ||
+  !STOP_SIGNALS.includes(stopSignal)
 ) {
-  process.stderr.write('usage: reaper.mjs <parentPid> <tempDir> [postmasterPid]\n')
+  process.stderr.write('usage: reaper.mjs <parentPid> <tempDir> <command> <SIGINT|SIGTERM|SIGQUIT>\n')
   process.exit(2)
 }
-let postmasterPid = pidArg ? Number(pidArg) : undefined
+let serverPid
 let reaping = false
 
 process.on('message', (message) => {
-  if (message?.type === 'pid') postmasterPid = message.pid ?? undefined
+  if (message?.type === 'pid') serverPid = message.pid ?? undefined
   if (message?.type === 'release') process.exit(0)
 })
 // A closed channel is the fastest hint that the parent died; the poll below confirms it.
 process.on('disconnect', () => void check())
 // Ctrl-C or a hang-up in the parent's terminal must not take us down before we have cleaned up.
 for (const signal of ['SIGINT', 'SIGHUP']) process.on(signal, () => {})
+// Anything sent before the listener above was in place is lost; the parent waits for this.
+process.send?.({ type: 'listening' })
 
 const timer = setInterval(() => void check(), POLL_MS)
 
@@ -66,10 +79,10 @@ function isAlive(pid) {
   }
 }
 
-/** Guards against pid reuse: only signal a process that still is a PostgreSQL server. */
-function isPostgres(pid) {
+/** Guards against pid reuse: only signal a process that still runs the server's command. */
+function isServer(pid) {
   try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres'
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === command.slice(0, COMM_LENGTH)
   } catch {
     return isAlive(pid)
   }
@@ -89,9 +102,9 @@ async function check() {
   if (process.ppid === parentPid && isAlive(parentPid)) return
   reaping = true
   clearInterval(timer)
-  const pid = postmasterPid
-  if (pid !== undefined && isAlive(pid) && isPostgres(pid)) {
-    signal(pid, 'SIGINT')
+  const pid = serverPid
+  if (pid !== undefined && isAlive(pid) && isServer(pid)) {
+    signal(pid, stopSignal)
     const deadline = Date.now() + KILL_AFTER_MS
     while (isAlive(pid) && Date.now() < deadline) await sleep(100)
     if (isAlive(pid)) {

@@ -46,6 +46,9 @@ function installProcessHooks(): void {
   }
 }
 
+/** How long a new reaper may take to start listening before the server starts without waiting. */
+const LISTEN_TIMEOUT_MS = 5_000
+
 const REAPER_SCRIPT = fileURLToPath(new URL('../../scripts/reaper.mjs', import.meta.url))
 
 /**
@@ -53,21 +56,37 @@ const REAPER_SCRIPT = fileURLToPath(new URL('../../scripts/reaper.mjs', import.m
  * this process dies without cleaning up (SIGKILL, crash, OOM), i.e. when no in-process hook can run.
  */
 export class Reaper {
-  private constructor(private readonly child: ChildProcess) {}
+  readonly #child: ChildProcess
+  readonly #listening: Promise<void>
 
-  /** Returns undefined when the script is not shipped (e.g. a published build); the hooks still apply. */
-  static spawn(tempDir: string): Reaper | undefined {
-    if (!existsSync(REAPER_SCRIPT)) return undefined
-    return Reaper.spawnWith([REAPER_SCRIPT, String(process.pid), tempDir])
+  private constructor(child: ChildProcess) {
+    this.#child = child
+    // Until its 'message' listener is in place, the reaper drops what it is sent; it says when it is.
+    this.#listening = new Promise((resolve) => {
+      const done = () => {
+        child.off('message', done)
+        child.off('exit', done)
+        clearTimeout(timer)
+        resolve()
+      }
+      child.on('message', done)
+      child.on('exit', done)
+      // A reaper that never answers must not hold up the server; the in-process hooks remain. Not
+      // unref'ed: the reaper and its channel are, so this timer keeps us alive while we wait.
+      const timer = setTimeout(done, LISTEN_TIMEOUT_MS)
+    })
   }
 
   /**
-   * Starts a reaper from Node arguments (a script path, or `-e` and source) that watch this
-   * process and clean up after it; it speaks the same pid/release messages.
+   * Starts a reaper for the server processes named `command` (as `/proc/<pid>/comm` shows them),
+   * which it stops with `stopSignal`, then SIGKILL. Returns undefined when the script is not shipped;
+   * the in-process hooks still apply.
    */
-  static spawnWith(args: string[]): Reaper {
+  static spawn(tempDir: string, command: string, stopSignal: NodeJS.Signals): Reaper | undefined {
+    if (!existsSync(REAPER_SCRIPT)) return undefined
     // The reaper is plain JS: no tsx loader, and it must not think it is part of a node:test run.
     const { NODE_OPTIONS: _loader, NODE_TEST_CONTEXT: _test, ...env } = process.env
+    const args = [REAPER_SCRIPT, String(process.pid), tempDir, command, stopSignal]
     const child = spawn(process.execPath, args, {
       detached: true,
       env,
@@ -80,19 +99,28 @@ export class Reaper {
     return new Reaper(child)
   }
 
-  /** Tells the reaper which postmaster to stop; `undefined` while the server is stopped. */
+  /**
+   * Resolves once the reaper listens (or is gone). Launch the server only then: a pid sent before
+   * would be lost, and a SIGKILL right after the start would leave the server running.
+   */
+  listening(): Promise<void> {
+    return this.#listening
+  }
+
+  /** Tells the reaper which server process to stop; `undefined` while the server is stopped. */
   watch(pid: number | undefined): Promise<void> {
-    return this.send({ type: 'pid', pid: pid ?? null })
+    return this.#send({ type: 'pid', pid: pid ?? null })
   }
 
   /** Everything is cleaned up already; the reaper exits. */
   dismiss(): Promise<void> {
-    return this.send({ type: 'release' })
+    return this.#send({ type: 'release' })
   }
 
   /** Best effort: if the reaper is gone there is nobody to tell, and the in-process hooks remain. */
-  private send(message: object): Promise<void> {
-    if (!this.child.connected) return Promise.resolve()
-    return new Promise((resolve) => this.child.send(message, () => resolve()))
+  async #send(message: object): Promise<void> {
+    await this.#listening
+    if (!this.#child.connected) return
+    await new Promise<void>((resolve) => this.#child.send(message, () => resolve()))
   }
 }

@@ -5,16 +5,14 @@ export {
   startPostgres,
 } from './postgres-server.js'
 export {
-  findPgBouncer,
   type PgBouncer,
-  type PgBouncerBinary,
-  PgBouncerError,
-  PgBouncerNotInstalledError,
   type PgBouncerPoolMode,
   type PgBouncerTarget,
   type StartPgBouncerOptions,
   startPgBouncer,
 } from './pgbouncer.js'
+export { findPgBouncer, type PgBouncerBinary } from './pgbouncer-binary.js'
+export { PgBouncerError, PgBouncerNotInstalledError } from './pgbouncer-errors.js'
 export {
   BANDWIDTH_BURST_SECONDS,
   type BandwidthOptions,

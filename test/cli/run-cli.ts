@@ -1,6 +1,7 @@
 /** Runs the CLI from source in a child process, as a user would run `berth`. */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { until } from '../support/until.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MAIN = 'src/cli/main.ts'
@@ -54,10 +55,8 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
 
 /** Waits (bounded) until `read()` contains `text`. */
 export async function waitForOutput(read: () => string, text: string, ms = 60_000): Promise<void> {
-  const deadline = performance.now() + ms
-  while (!read().includes(text)) {
-    if (performance.now() > deadline)
-      throw new Error(`timed out waiting for ${JSON.stringify(text)} in: ${read()}`)
-    await new Promise((resolve) => setTimeout(resolve, 25))
-  }
+  await until(() => read().includes(text), ms, {
+    intervalMs: 25,
+    message: () => `timed out waiting for ${JSON.stringify(text)} in: ${read()}`,
+  })
 }

@@ -7,7 +7,8 @@ import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { type Lease, Pool, PoolClosedError, PoolDestroyedError } from '../../src/core/index.js'
-import { type Fake, createFakeFactory, waitFor } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory } from '../support/fake-resources.js'
+import { until } from '../support/until.js'
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
 const coreIndexUrl = new URL('../../src/core/index.js', import.meta.url).href
@@ -141,7 +142,7 @@ describe('destroy()', () => {
       () => 'lent',
       (err: unknown) => err,
     )
-    await waitFor(() => f.createSignals.length === 1)
+    await until(() => f.createSignals.length === 1, 2000)
     const signal = f.createSignals[0]!
     assert.equal(signal.aborted, false)
     const reason = new Error('abort them')

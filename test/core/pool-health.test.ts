@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AcquireTimeoutError, Pool } from '../../src/core/index.js'
-import { type Fake, createFakeFactory, createManualClock, waitFor } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory, createManualClock } from '../support/fake-resources.js'
+import { until } from '../support/until.js'
 
 /** A clock that reads the real time on every call. */
 const exactClock = () => performance.now()
@@ -97,7 +98,7 @@ describe('resource lifetime', () => {
     try {
       await pool.ready()
       const r1 = f.created[0]!
-      await waitFor(() => r1.destroyed && f.live() === 1, { message: 'expired resource not replaced' })
+      await until(() => r1.destroyed && f.live() === 1, 2000, { message: 'expired resource not replaced' })
       assert.ok(pool.stats().counters.destroys.lifetime >= 1)
       assert.equal(pool.stats().total >= 1, true)
       assert.ok(f.created.length >= 2)
@@ -124,7 +125,7 @@ describe('resource lifetime', () => {
       assert.equal(lease.resource.destroyed, false)
       assert.equal(pool.stats().leased, 1)
       lease.release()
-      await waitFor(() => f.calls.destroy === 1)
+      await until(() => f.calls.destroy === 1, 2000)
       assert.equal(lease.resource.destroyed, true)
       assert.equal(pool.stats().counters.destroys.lifetime, 1)
       assert.equal(pool.stats().total, 0)
@@ -153,7 +154,7 @@ describe('resource lifetime', () => {
       a.release()
       assert.equal(f.calls.destroy, 0, 'still in use by the other shared lease')
       b.release()
-      await waitFor(() => f.calls.destroy === 1)
+      await until(() => f.calls.destroy === 1, 2000)
       assert.equal(pool.stats().counters.destroys.lifetime, 1)
     } finally {
       await pool.close({ timeoutMs: 500 })
@@ -176,7 +177,9 @@ describe('idle reaping', () => {
       const leases = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()])
       assert.equal(pool.stats().total, 3)
       for (const l of leases) l.release()
-      await waitFor(() => pool.stats().counters.destroys.idle === 2, { message: 'idle resources not reaped' })
+      await until(() => pool.stats().counters.destroys.idle === 2, 2000, {
+        message: 'idle resources not reaped',
+      })
       await sleep(150)
       const s = pool.stats()
       assert.equal(s.counters.destroys.idle, 2, 'reaping stops at min')
@@ -205,10 +208,10 @@ describe('idle reaping', () => {
     const f = createFakeFactory()
     const pool = new Pool<Fake>({ create: f.create, destroy: f.destroy, minIdle: 2, max: 4, maxIdleMs: 20 })
     try {
-      await waitFor(() => pool.stats().idle === 2)
+      await until(() => pool.stats().idle === 2, 2000)
       const leases = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()])
       for (const l of leases) l.release()
-      await waitFor(() => pool.stats().counters.destroys.idle >= 1, { message: 'nothing reaped' })
+      await until(() => pool.stats().counters.destroys.idle >= 1, 2000, { message: 'nothing reaped' })
       await sleep(100)
       assert.equal(pool.stats().idle, 2)
       assert.equal(f.live(), 2)
@@ -233,11 +236,13 @@ describe('background health check', () => {
       await pool.ready()
       const [r1, r2] = f.created as [Fake, Fake]
       f.setHealthy(r1, false)
-      await waitFor(() => pool.stats().counters.destroys.health === 1, { message: 'no health failure' })
+      await until(() => pool.stats().counters.destroys.health === 1, 2000, { message: 'no health failure' })
       assert.equal(r1.destroyed, true)
       assert.equal(r2.destroyed, false)
       assert.ok(pool.stats().counters.validationFailures >= 1)
-      await waitFor(() => f.live() === 2 && pool.stats().idle === 2, { message: 'not replaced up to min' })
+      await until(() => f.live() === 2 && pool.stats().idle === 2, 2000, {
+        message: 'not replaced up to min',
+      })
       assert.equal(f.created.length, 3)
       assert.ok(f.calls.validate >= 2, 'the healthy one was validated too')
     } finally {
@@ -296,7 +301,7 @@ describe('background health check', () => {
     try {
       await pool.ready()
       scripted = true
-      await waitFor(() => turn >= 4, { message: 'maintenance did not run' })
+      await until(() => turn >= 4, 2000, { message: 'maintenance did not run' })
       const turns = turn
       assert.equal(f.calls.validate, turns, `${f.calls.validate} health checks in ${turns} periods`)
     } finally {
@@ -541,8 +546,8 @@ describe('invalidate()', () => {
       assert.equal(pool.invalidate(r1), true)
       assert.equal(pool.stats().counters.destroys.error, 1, 'counted at once')
       assert.equal(pool.stats().idle, 0, 'out of the pool at once')
-      await waitFor(() => r1.destroyed, { message: 'destroy callback not called' })
-      await waitFor(() => pool.stats().idle === 1 && f.created.length === 2, { message: 'not replaced' })
+      await until(() => r1.destroyed, 2000, { message: 'destroy callback not called' })
+      await until(() => pool.stats().idle === 1 && f.created.length === 2, 2000, { message: 'not replaced' })
       assert.equal(pool.invalidate(r1), false, 'no longer in the pool')
     } finally {
       await pool.close({ timeoutMs: 500 })
@@ -559,7 +564,7 @@ describe('invalidate()', () => {
       assert.equal(lease.resource.destroyed, false)
       assert.equal(pool.stats().counters.destroys.error, 0)
       lease.release()
-      await waitFor(() => lease.resource.destroyed)
+      await until(() => lease.resource.destroyed, 2000)
       assert.equal(pool.stats().counters.destroys.error, 1)
       const next = await pool.acquire()
       assert.notEqual(next.resource, lease.resource)
@@ -588,7 +593,7 @@ describe('minIdle', () => {
     const f = createFakeFactory()
     const pool = new Pool<Fake>({ create: f.create, destroy: f.destroy, minIdle: 2, max: 5 })
     try {
-      await waitFor(() => pool.stats().idle === 2)
+      await until(() => pool.stats().idle === 2, 2000)
       await sleep(20)
       assert.equal(f.created.length, 2, 'no more than minIdle')
     } finally {
@@ -606,9 +611,9 @@ describe('minIdle', () => {
       healthCheckPeriodMs: 20,
     })
     try {
-      await waitFor(() => pool.stats().idle === 2)
+      await until(() => pool.stats().idle === 2, 2000)
       const a = await pool.acquire()
-      await waitFor(() => pool.stats().idle === 2, { message: 'minIdle not refilled after an acquire' })
+      await until(() => pool.stats().idle === 2, 2000, { message: 'minIdle not refilled after an acquire' })
       assert.equal(pool.stats().total, 3)
       const b = await pool.acquire()
       await sleep(80)

@@ -3,7 +3,8 @@ import diagnostics from 'node:diagnostics_channel'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { type LeakReport, Pool } from '../../src/core/index.js'
-import { type Fake, createFakeFactory, waitFor } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory } from '../support/fake-resources.js'
+import { until } from '../support/until.js'
 
 const THIS_FILE = 'pool-leak.test.ts'
 
@@ -46,7 +47,7 @@ describe('leak detection', () => {
     try {
       const exclusive = await pool.acquire()
       const shared = await pool.acquire({ shared: true })
-      await waitFor(() => reports.length >= 2)
+      await until(() => reports.length >= 2, 2000)
       await sleep(60)
       assert.equal(reports.length, 2)
       assert.equal(pool.stats().counters.leaks, 2)
@@ -87,7 +88,7 @@ describe('leak detection', () => {
     diagnostics.subscribe('berth:pool:leak', onMessage)
     try {
       const lease = await pool.acquire()
-      await waitFor(() => published.length > 0)
+      await until(() => published.length > 0, 2000)
       assert.equal(published.length, 1)
       assert.ok(published[0]!.heldMs >= 50)
       assert.ok(published[0]!.stack?.includes(THIS_FILE))
@@ -107,7 +108,7 @@ describe('leak detection', () => {
     process.on('warning', onWarning)
     try {
       const lease = await pool.acquire()
-      await waitFor(() => warnings.length > 0, { message: 'no BERTH_LEASE_LEAK warning' })
+      await until(() => warnings.length > 0, 2000, { message: 'no BERTH_LEASE_LEAK warning' })
       await sleep(60)
       assert.equal(warnings.length, 1)
       assert.ok(warnings[0]!.message.includes(THIS_FILE), 'the warning carries the acquire stack')
@@ -136,7 +137,7 @@ describe('leak detection', () => {
       await sleep(5)
       first.release()
       const lease = await waited
-      await waitFor(() => reports.length > 0)
+      await until(() => reports.length > 0, 2000)
       assert.equal(reports.length, 1)
       assert.ok(reports[0]!.stack?.includes('acquireFromNamedHelper'), `stack: ${reports[0]!.stack}`)
       lease.release()

@@ -80,46 +80,37 @@ describe('pool options are validated at construction', () => {
   })
 
   it('valid limits at the edges are accepted', async () => {
-    const pool = new Pool({ ...base(), min: 0, max: 1, minIdle: 1, backoffInitialMs: 50, backoffMaxMs: 50 })
-    try {
-      assert.equal(pool.stats().max, 1)
-    } finally {
-      await pool.close()
-    }
+    await using pool = new Pool({
+      ...base(),
+      min: 0,
+      max: 1,
+      minIdle: 1,
+      backoffInitialMs: 50,
+      backoffMaxMs: 50,
+    })
+    assert.equal(pool.stats().max, 1)
   })
 })
 
 describe('per-call options are validated', () => {
   it('acquire({ timeoutMs: -1 }) rejects with InvalidOptionError naming timeoutMs', async () => {
-    const pool = new Pool(base())
-    try {
-      await assert.rejects(pool.acquire({ timeoutMs: -1 }), (err) => assertInvalid(err, 'timeoutMs', '-1'))
-      assert.equal(pool.stats().counters.acquires, 0)
-    } finally {
-      await pool.close()
-    }
+    await using pool = new Pool(base())
+    await assert.rejects(pool.acquire({ timeoutMs: -1 }), (err) => assertInvalid(err, 'timeoutMs', '-1'))
+    assert.equal(pool.stats().counters.acquires, 0)
   })
 
   it("acquire({ signal: 'x' }) rejects with InvalidOptionError naming signal", async () => {
-    const pool = new Pool(base())
-    try {
-      await assert.rejects(pool.acquire({ signal: 'x' as unknown as AbortSignal }), (err) =>
-        assertInvalid(err, 'signal', '"x"'),
-      )
-    } finally {
-      await pool.close()
-    }
+    await using pool = new Pool(base())
+    await assert.rejects(pool.acquire({ signal: 'x' as unknown as AbortSignal }), (err) =>
+      assertInvalid(err, 'signal', '"x"'),
+    )
   })
 
   it('close({ timeoutMs: -5 }) rejects with InvalidOptionError and leaves the pool open', async () => {
-    const pool = new Pool(base())
-    try {
-      await assert.rejects(pool.close({ timeoutMs: -5 }), (err) => assertInvalid(err, 'timeoutMs', '-5'))
-      assert.equal(pool.state, 'open')
-      const lease = await pool.acquire()
-      lease.release()
-    } finally {
-      await pool.close()
-    }
+    await using pool = new Pool(base())
+    await assert.rejects(pool.close({ timeoutMs: -5 }), (err) => assertInvalid(err, 'timeoutMs', '-5'))
+    assert.equal(pool.state, 'open')
+    const lease = await pool.acquire()
+    lease.release()
   })
 })

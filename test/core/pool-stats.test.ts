@@ -10,7 +10,8 @@ import {
   Pool,
   QueueFullError,
 } from '../../src/core/index.js'
-import { type Fake, createFakeFactory, createManualClock, waitFor } from '../support/fake-resources.js'
+import { type Fake, createFakeFactory, createManualClock } from '../support/fake-resources.js'
+import { until } from '../support/until.js'
 
 describe('stats() gauges', () => {
   it('returns a frozen snapshot, with frozen counters, destroys, acquireWaitMs and resourceAgeMs', async () => {
@@ -100,7 +101,7 @@ describe('stats() gauges', () => {
     const pool = new Pool<Fake>({ create: f.create, destroy: f.destroy, max: 2 })
     const pending = pool.acquire().catch((err: unknown) => err)
     try {
-      await waitFor(() => f.calls.create === 1)
+      await until(() => f.calls.create === 1, 2000)
       const s = pool.stats()
       assert.equal(s.creating, 1)
       assert.equal(s.total, 1)
@@ -198,7 +199,9 @@ describe('stats() counters', () => {
       const l4 = await pool.acquire()
       l4.release()
       clock.set(10_100)
-      await waitFor(() => pool.stats().counters.destroys.idle === 1, { message: 'idle resource not reaped' })
+      await until(() => pool.stats().counters.destroys.idle === 1, 2000, {
+        message: 'idle resource not reaped',
+      })
 
       const l5 = await pool.acquire()
       l5.release()
@@ -325,7 +328,7 @@ describe('diagnostics and error messages', () => {
       const again = await pool.acquire()
       const broken = new Error('socket hang up')
       again.destroy(broken)
-      await waitFor(() => seen.some((s) => s.channel === 'berth:pool:destroy'))
+      await until(() => seen.some((s) => s.channel === 'berth:pool:destroy'), 2000)
       const of = (channel: string) => seen.filter((s) => s.channel === channel).map((s) => s.message)
       assert.deepEqual(of('berth:pool:create'), [{ pool: 'diag-pool' }])
       assert.deepEqual(of('berth:pool:acquire'), [

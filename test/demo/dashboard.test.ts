@@ -15,6 +15,7 @@ import type { Browser, Page } from 'playwright-core'
 import type { DemoState } from '../../src/demo/api-types.js'
 import { runDemo } from '../../src/demo/index.js'
 import { createDatabase } from '../support/postgres.js'
+import { until } from '../support/until.js'
 import { CHROMIUM_MISSING, type FakeDemo, launchChromium, startFakeDemo } from './dashboard-fake-api.js'
 
 const SCREENSHOT = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url))
@@ -62,13 +63,16 @@ async function text(page: Page, testId: string): Promise<string> {
 
 /** Waits (bounded) until the element's text differs from `previous`, then returns it. */
 async function changedText(page: Page, testId: string, previous: string): Promise<string> {
-  const deadline = Date.now() + UI_TIMEOUT_MS
-  for (;;) {
-    const now = await text(page, testId)
-    if (now !== previous) return now
-    if (Date.now() > deadline) assert.fail(`${testId} still shows ${previous} after ${UI_TIMEOUT_MS} ms`)
-    await delay(100)
+  let now = previous
+  const changed = async () => {
+    now = await text(page, testId)
+    return now !== previous
   }
+  await until(changed, UI_TIMEOUT_MS, {
+    intervalMs: 100,
+    message: `${testId} still shows ${previous} after ${UI_TIMEOUT_MS} ms`,
+  })
+  return now
 }
 
 describe('dashboard page in headless chromium (fake demo API)', () => {

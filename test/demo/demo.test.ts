@@ -18,6 +18,7 @@ import {
 } from '../../src/demo/schema.js'
 import { createPgPool } from '../../src/pg/index.js'
 import { createDatabase } from '../support/postgres.js'
+import { until } from '../support/until.js'
 
 // The load is kept light (the machine is shared): 50 calls/s.
 const RATE = 50
@@ -32,17 +33,18 @@ function output(): { stream: PassThrough; text(): string } {
   return { stream, text: () => text }
 }
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 20_000) {
-  const deadline = performance.now() + timeoutMs
+/** Reads until `ok` accepts what it read, and returns that; the failure message shows the last read. */
+async function readUntil<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 20_000) {
   let last: T | undefined
-  for (;;) {
+  const readOk = async () => {
     last = await read()
-    if (ok(last)) return last
-    if (performance.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`)
-    }
-    await sleep(100)
+    return ok(last)
   }
+  await until(readOk, timeoutMs, {
+    intervalMs: 100,
+    message: () => `timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`,
+  })
+  return last as T
 }
 
 function client(base: string) {
@@ -105,8 +107,8 @@ test('the demo drives load, serves /metrics, and heals from a stopped backend an
     assert.match(out.text(), new RegExp(`metrics: ${base.replaceAll('.', '\\.')}metrics`))
 
     // Load flows through all three backends.
-    const first = await until(state, (s) => s.qps > 0 && s.calls > 20, 'qps > 0')
-    const more = await until(state, (s) => s.calls > first.calls + 20, 'calls to increase')
+    const first = await readUntil(state, (s) => s.qps > 0 && s.calls > 20, 'qps > 0')
+    const more = await readUntil(state, (s) => s.calls > first.calls + 20, 'calls to increase')
     for (const id of ['a', 'b', 'c']) assert.ok(backend(more, id).calls > 0, `backend ${id} served calls`)
     assert.equal(more.pgPools.length, 3)
     assert.equal(more.channelPools[0]?.state, 'READY')
@@ -129,7 +131,7 @@ test('the demo drives load, serves /metrics, and heals from a stopped backend an
     const afterStop = await state()
     assert.equal(backend(afterStop, 'b').up, false)
     const bCalls = backend(afterStop, 'b').calls
-    const withoutB = await until(state, (s) => s.calls > afterStop.calls + 3 * RATE, 'calls without b')
+    const withoutB = await readUntil(state, (s) => s.calls > afterStop.calls + 3 * RATE, 'calls without b')
     assert.equal(backend(withoutB, 'b').calls, bCalls, 'a stopped backend serves no calls')
     assert.ok(
       withoutB.errors - afterStop.errors <= 5,
@@ -141,7 +143,11 @@ test('the demo drives load, serves /metrics, and heals from a stopped backend an
     // Start it again: calls come back to it.
     const startAgain = await post('api/backends/b/start')
     assert.equal(startAgain.status, 200, startAgain.body.message)
-    const healed = await until(state, (s) => backend(s, 'b').calls > bCalls + 10, 'calls to reach b again')
+    const healed = await readUntil(
+      state,
+      (s) => backend(s, 'b').calls > bCalls + 10,
+      'calls to reach b again',
+    )
     assert.equal(backend(healed, 'b').up, true)
 
     // Terminate every database connection: recorded, errors bounded, calls succeed afterwards.
@@ -149,7 +155,7 @@ test('the demo drives load, serves /metrics, and heals from a stopped backend an
     const terminate = await post('api/db/terminate')
     assert.equal(terminate.status, 200, terminate.body.message)
     assert.match(terminate.body.message, /terminated [1-9]\d* database connections?/)
-    const after = await until(
+    const after = await readUntil(
       state,
       (s) => s.calls - s.errors > before.calls - before.errors + 3 * RATE,
       'successful calls after terminate',
@@ -174,12 +180,12 @@ test('the demo drives load, serves /metrics, and heals from a stopped backend an
     const held = await state()
     for (const p of held.pgPools) assert.equal(p.acquiredConns, p.maxConns, `${p.name} is saturated`)
     assert.equal((await post('api/pool/saturate', { ms: 1500 })).status, 409)
-    const released = await until(
+    const released = await readUntil(
       state,
       (s) => s.events.some((e) => /released \d+ held connections?/.test(e.message)),
       'the saturation to end',
     )
-    await until(
+    await readUntil(
       state,
       (s) => s.calls - s.errors > released.calls - released.errors + 2 * RATE,
       'successful calls after the saturation',
@@ -195,7 +201,7 @@ test('the demo drives load, serves /metrics, and heals from a stopped backend an
 test('with no database URL the demo runs on an embedded PostgreSQL, stops after durationMs and removes it', async () => {
   const { base, out, done } = await start({ dashboard: true, durationMs: 8000 })
   const { state } = client(base)
-  const s = await until(state, (x) => x.qps > 0, 'qps > 0')
+  const s = await readUntil(state, (x) => x.qps > 0, 'qps > 0')
   assert.ok(s.calls > 0)
   const page = await fetch(base)
   if (dashboardDir() === undefined) assert.equal(page.status, 404)

@@ -8,7 +8,8 @@ import * as grpc from '@grpc/grpc-js'
 import { CloseTimeoutError, InvalidOptionError } from '../../src/core/errors.js'
 import { createChannelPool } from '../../src/grpc/channel-pool.js'
 import { createHealthService } from '../../src/grpc/server-health.js'
-import { callsAtServer, echo, echoClientConstructor, echoServers, until } from '../support/grpc.js'
+import { callsAtServer, echo, echoClientConstructor, echoServers } from '../support/grpc.js'
+import { until } from '../support/until.js'
 
 const server = echoServers()
 

@@ -5,14 +5,8 @@ import * as grpc from '@grpc/grpc-js'
 import { createChannelPool } from '../../src/grpc/channel-pool.js'
 import { createHealthService } from '../../src/grpc/server-health.js'
 import { type FaultProxy, startFaultProxy } from '../../src/testing/index.js'
-import {
-  type EchoServer,
-  echo,
-  echoClientConstructor,
-  startEchoServer,
-  startLoad,
-  until,
-} from '../support/grpc.js'
+import { type EchoServer, echo, echoClientConstructor, startEchoServer, startLoad } from '../support/grpc.js'
+import { until } from '../support/until.js'
 
 const servers: EchoServer[] = []
 const proxies: FaultProxy[] = []

@@ -12,8 +12,8 @@ import {
   echoClientConstructor,
   echoServiceDefinition,
   startEchoServer,
-  until,
 } from '../support/grpc.js'
+import { until } from '../support/until.js'
 
 const servers: EchoServer[] = []
 async function server(options: Parameters<typeof startEchoServer>[0] = {}): Promise<EchoServer> {

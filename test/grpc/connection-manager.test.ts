@@ -9,8 +9,9 @@ import { createChannelPool } from '../../src/grpc/channel-pool.js'
 import { ManagerClosedError, ManagerNotReadyError } from '../../src/grpc/connection-manager-types.js'
 import { ConnectionManager } from '../../src/grpc/connection-manager.js'
 import { createPgPool } from '../../src/pg/index.js'
-import { echo, echoClientConstructor, startEchoServer, until, withEchoServer } from '../support/grpc.js'
+import { echo, echoClientConstructor, startEchoServer, withEchoServer } from '../support/grpc.js'
 import { testPostgres } from '../support/postgres.js'
+import { until } from '../support/until.js'
 
 const Echo = echoClientConstructor()
 

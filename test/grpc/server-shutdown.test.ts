@@ -17,6 +17,7 @@ import {
   echoClientConstructor,
   startEchoServer,
 } from '../support/grpc.js'
+import { until } from '../support/until.js'
 
 const LOCAL_POOL: grpc.ClientOptions = { 'grpc.use_local_subchannel_pool': 1 }
 
@@ -25,20 +26,12 @@ function echoClient(server: EchoServer): EchoClient {
   return new Client(server.address, grpc.credentials.createInsecure(), LOCAL_POOL)
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = performance.now() + timeoutMs
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 5))
-  }
-}
-
 test('calls in flight finish during a graceful shutdown, which reports graceful: true', async () => {
   const server = await startEchoServer()
   const client = echoClient(server)
   try {
     const calls = [1, 2, 3].map((i) => echo(client, { message: `m${i}`, delayMs: 200 }))
-    await until(() => server.inFlight === 3, 'three calls in flight')
+    await until(() => server.inFlight === 3, 2000, 'three calls in flight')
     const result = await shutdownServer(server.server, { timeoutMs: 3000 })
     const replies = await Promise.all(calls)
     assert.deepEqual(
@@ -61,7 +54,7 @@ test('a call started after shutdown begins is refused at once', async () => {
   try {
     await echo(client, { message: 'warm' })
     const slow = echo(client, { delayMs: 300 })
-    await until(() => server.inFlight === 1, 'the slow call in flight')
+    await until(() => server.inFlight === 1, 2000, 'the slow call in flight')
     const shutdown = shutdownServer(server.server, { timeoutMs: 3000 })
     const started = performance.now()
     await assert.rejects(
@@ -107,7 +100,7 @@ test('shutdownServer is idempotent: a second call joins the first and ignores it
   const client = echoClient(server)
   try {
     const call = echo(client, { delayMs: 200 })
-    await until(() => server.inFlight === 1, 'a call in flight')
+    await until(() => server.inFlight === 1, 2000, 'a call in flight')
     const first = shutdownServer(server.server, { timeoutMs: 3000 })
     const second = shutdownServer(server.server, { timeoutMs: 0 })
     assert.equal(second, first)
@@ -133,7 +126,7 @@ test('with the health service, watchers hear NOT_SERVING and their open Watch do
     watch.on('data', (r: HealthCheckResponse) => seen.push(r.status))
     const ended = once(watch, 'status')
     assert.equal(await checkHealth(client, 'berth.test.Echo'), 'SERVING')
-    await until(() => seen.length === 1, 'the first Watch update')
+    await until(() => seen.length === 1, 2000, 'the first Watch update')
 
     const result = await shutdownServer(server.server, { timeoutMs: 2000, health })
     assert.equal(result.graceful, true)

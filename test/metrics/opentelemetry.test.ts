@@ -12,8 +12,9 @@ import { createChannelPool } from '../../src/grpc/index.js'
 import { registerOpenTelemetry } from '../../src/metrics/index.js'
 import { createPgPool } from '../../src/pg/index.js'
 import { createFakeFactory } from '../support/fake-resources.js'
-import { echo, echoClientConstructor, startEchoServer, until } from '../support/grpc.js'
+import { echo, echoClientConstructor, startEchoServer } from '../support/grpc.js'
 import { createDatabase } from '../support/postgres.js'
+import { until } from '../support/until.js'
 
 /** A pull reader: the test decides when to collect. */
 class TestReader extends MetricReader {

@@ -11,8 +11,9 @@ import {
 } from '../../src/metrics/index.js'
 import { createPgPool } from '../../src/pg/index.js'
 import { createFakeFactory } from '../support/fake-resources.js'
-import { type EchoServer, echo, echoClientConstructor, startEchoServer, until } from '../support/grpc.js'
+import { type EchoServer, echo, echoClientConstructor, startEchoServer } from '../support/grpc.js'
 import { createDatabase, testPostgres } from '../support/postgres.js'
+import { until } from '../support/until.js'
 import { find, parseExposition, value } from './exposition.js'
 
 const ECHO = '/berth.test.Echo/Echo'

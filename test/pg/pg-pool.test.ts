@@ -13,6 +13,7 @@ import {
   isRetryableSqlState,
 } from '../../src/pg/index.js'
 import { createDatabase } from '../support/postgres.js'
+import { until } from '../support/until.js'
 
 async function withPool<T>(
   options: Parameters<typeof createPgPool>[1],
@@ -63,15 +64,11 @@ describe('createPgPool: queries', () => {
 
   it('applies statement_timeout from the connection string to every statement (the server enforces it)', async () => {
     const url = `${await createDatabase('stmt_timeout')}?statement_timeout=100`
-    const db = createPgPool(url, { maxConns: 1 })
-    try {
-      const err = await db.query('select pg_sleep(2)').catch((e: unknown) => e)
-      assert.ok(err instanceof PgError, String(err))
-      assert.equal(err.sqlState, '57014') // query_canceled by statement_timeout
-      assert.deepEqual(await db.queryRow("select current_setting('statement_timeout') as t"), { t: '100ms' })
-    } finally {
-      await db.close()
-    }
+    await using db = createPgPool(url, { maxConns: 1 })
+    const err = await db.query('select pg_sleep(2)').catch((e: unknown) => e)
+    assert.ok(err instanceof PgError, String(err))
+    assert.equal(err.sqlState, '57014') // query_canceled by statement_timeout
+    assert.deepEqual(await db.queryRow("select current_setting('statement_timeout') as t"), { t: '100ms' })
   })
 
   it('classifies errors worth retrying', () => {
@@ -94,15 +91,11 @@ describe('createPgPool: queries', () => {
   })
 
   it('never shows the password when the pool or its config is printed', async () => {
-    const db = createPgPool('postgres://alice:s3cret-pw@127.0.0.1:1/db')
-    try {
-      assert.doesNotMatch(inspect(db.config, { depth: 5, showHidden: true }), /s3cret-pw/)
-      assert.doesNotMatch(JSON.stringify(db.config), /s3cret-pw/)
-      assert.doesNotMatch(String(db.config), /s3cret-pw/)
-      assert.doesNotMatch(JSON.stringify(db.stats()), /s3cret-pw/)
-    } finally {
-      await db.close()
-    }
+    await using db = createPgPool('postgres://alice:s3cret-pw@127.0.0.1:1/db')
+    assert.doesNotMatch(inspect(db.config, { depth: 5, showHidden: true }), /s3cret-pw/)
+    assert.doesNotMatch(JSON.stringify(db.config), /s3cret-pw/)
+    assert.doesNotMatch(String(db.config), /s3cret-pw/)
+    assert.doesNotMatch(JSON.stringify(db.stats()), /s3cret-pw/)
   })
 })
 
@@ -237,8 +230,7 @@ describe('createPgPool: failures', () => {
       await killer.exec('select pg_terminate_backend($1)', [pid])
       await killer.release()
       // The idle client sees the termination and emits 'error'; the pool drops it. No crash.
-      const deadline = performance.now() + 3000
-      while (db.stats().pool.counters.destroys.error === 0 && performance.now() < deadline) await sleep(20)
+      await until(() => db.stats().pool.counters.destroys.error > 0, 3000).catch(() => {}) // asserted below
       assert.equal(db.stats().pool.counters.destroys.error, 1, 'the broken idle connection was dropped')
       const pids = await Promise.all([
         db.queryRow<{ pid: number }>('select pg_backend_pid() as pid, pg_sleep(0.05)'),

@@ -11,13 +11,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import { createChannelPool } from '../../src/grpc/index.js'
 import { echoClientConstructor } from '../support/grpc.js'
+import { until } from '../support/until.js'
 import {
   FAST_RECONNECT,
   TrackedLoad,
   echoServer,
   failureCounts,
   recovered,
-  timeUntil,
   track,
   watchProcessErrors,
 } from './grpc-support.js'
@@ -36,7 +36,7 @@ describe('reliability: a gRPC backend killed and restarted under load', () => {
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
     const load = new TrackedLoad(client, { workers: 8, request: { delayMs: 5 } })
-    await timeUntil(() => load.count('b') > 30, 10_000, 'traffic on b')
+    await until(() => load.count('b') > 30, 10_000, 'traffic on b')
 
     const inFlightOnB = b.inFlight
     const killedAt = load.now()
@@ -49,12 +49,12 @@ describe('reliability: a gRPC backend killed and restarted under load', () => {
 
     const restartedAt = load.now()
     await echoServer({ id: 'b', port: b.port })
-    const recoverMs = await timeUntil(
+    const recoverMs = await until(
       () => load.firstReplyAfter('b', restartedAt) !== undefined,
       15_000,
       'traffic back on b',
     )
-    await timeUntil(() => load.count('b') > bAfterKill + 30, 15_000, 'steady traffic on b')
+    await until(() => load.count('b') > bAfterKill + 30, 15_000, 'steady traffic on b')
     await load.stop()
     watch.dispose()
 
@@ -86,13 +86,13 @@ describe('reliability: a gRPC backend killed and restarted under load', () => {
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
     const load = new TrackedLoad(client, { workers: 8, request: { delayMs: 5 }, pauseAfterFailureMs: 20 })
-    await timeUntil(() => load.ok > 100, 10_000, 'load on a')
+    await until(() => load.ok > 100, 10_000, 'load on a')
 
     const inFlight = a.inFlight
     const killedAt = load.now()
     const startedBeforeKill = load.started
     a.kill()
-    const detectMs = await timeUntil(
+    const detectMs = await until(
       () => pool.connectivity().state !== 'READY',
       10_000,
       'the pool to leave READY',

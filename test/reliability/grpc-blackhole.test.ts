@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as grpc from '@grpc/grpc-js'
 import { createChannelPool } from '../../src/grpc/index.js'
 import { echoClientConstructor } from '../support/grpc.js'
+import { until } from '../support/until.js'
 import {
   FAST_RECONNECT,
   TrackedLoad,
@@ -18,7 +19,6 @@ import {
   failureCounts,
   proxyTo,
   recovered,
-  timeUntil,
   track,
   watchProcessErrors,
 } from './grpc-support.js'
@@ -42,12 +42,12 @@ describe('reliability: a blackholed gRPC backend', () => {
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
     const load = new TrackedLoad(client, { workers: 6, request: { delayMs: 2 }, slowMs: 400 })
-    await timeUntil(() => load.count('b') > 30, 10_000, 'traffic on b')
+    await until(() => load.count('b') > 30, 10_000, 'traffic on b')
 
     const holeAt = load.now()
     pb.blackhole(true)
     // Steady state with b dark: every call started from now on ends fast, on a.
-    await timeUntil(() => load.oldestPendingStart() > holeAt, 15_000, 'the calls caught in the hole to end')
+    await until(() => load.oldestPendingStart() > holeAt, 15_000, 'the calls caught in the hole to end')
     const routedAroundAt = load.now()
     await sleep(1000)
     const bMark = load.count('b')
@@ -56,7 +56,7 @@ describe('reliability: a blackholed gRPC backend', () => {
 
     const healedAt = load.now()
     pb.blackhole(false)
-    const recoverMs = await timeUntil(
+    const recoverMs = await until(
       () => load.firstReplyAfter('b', healedAt) !== undefined,
       15_000,
       'traffic back on b',
@@ -108,24 +108,20 @@ describe('reliability: a blackholed gRPC backend', () => {
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
     const load = new TrackedLoad(client, { workers: 6, request: { delayMs: 2 }, pauseAfterFailureMs: 20 })
-    await timeUntil(() => load.ok > 50, 10_000, 'load on a')
+    await until(() => load.ok > 50, 10_000, 'load on a')
 
     const holeAt = load.now()
     const startedBefore = load.started
     pa.blackhole(true)
-    const detectMs = await timeUntil(
+    const detectMs = await until(
       () => pool.connectivity().state !== 'READY',
       15_000,
       'the pool to leave READY',
     )
-    await timeUntil(() => load.oldestPendingStart() > holeAt, 15_000, 'the calls caught in the hole to end')
+    await until(() => load.oldestPendingStart() > holeAt, 15_000, 'the calls caught in the hole to end')
     const releasedAt = load.now()
     // Reconnect attempts during the hole: TCP is accepted, nothing comes back; berth cuts each.
-    await timeUntil(
-      () => pool.stats().connectTimeouts >= 2,
-      10_000,
-      'connect attempts cut by connectTimeoutMs',
-    )
+    await until(() => pool.stats().connectTimeouts >= 2, 10_000, 'connect attempts cut by connectTimeoutMs')
     await sleep(500)
     const failedInHole = load.failures.length
     const startedInHole = load.started - startedBefore

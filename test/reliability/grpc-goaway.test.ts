@@ -12,13 +12,13 @@ import * as grpc from '@grpc/grpc-js'
 import { createChannelPool, createHealthService, shutdownServer } from '../../src/grpc/index.js'
 import type { EchoServer } from '../support/grpc.js'
 import { echoClientConstructor } from '../support/grpc.js'
+import { until } from '../support/until.js'
 import {
   FAST_RECONNECT,
   TrackedLoad,
   echoServer,
   failureCounts,
   recovered,
-  timeUntil,
   track,
   watchProcessErrors,
 } from './grpc-support.js'
@@ -46,13 +46,9 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
     )
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
-    await timeUntil(
-      () => pool.connectivity().backends.every((b) => b.health === 'SERVING'),
-      5000,
-      'all SERVING',
-    )
+    await until(() => pool.connectivity().backends.every((b) => b.health === 'SERVING'), 5000, 'all SERVING')
     const load = new TrackedLoad(client, { workers: 12, request: { delayMs: 40 } })
-    await timeUntil(() => ids.every((id) => load.count(id) > 20), 10_000, 'traffic on every backend')
+    await until(() => ids.every((id) => load.count(id) > 20), 10_000, 'traffic on every backend')
 
     const figures: string[] = []
     let drainedInFlight = 0
@@ -68,11 +64,11 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
       const repliesBefore = load.count(id)
       const restartedAt = load.now()
       nodes[i] = await servedWithHealth(id, server.port)
-      const backMs = await timeUntil(() => load.count(id) > repliesBefore, 15_000, `traffic back on ${id}`)
+      const backMs = await until(() => load.count(id) > repliesBefore, 15_000, `traffic back on ${id}`)
       figures.push(
         `${id}: ${inFlight} in flight drained in ${Math.round(result.durationMs)} ms, traffic back ${backMs} ms after restart (${restartedAt - stoppedAt} ms shutdown)`,
       )
-      await timeUntil(() => load.count(id) > repliesBefore + 20, 10_000, `steady traffic on ${id}`)
+      await until(() => load.count(id) > repliesBefore + 20, 10_000, `steady traffic on ${id}`)
     }
     await load.stop()
     watch.dispose()
@@ -97,7 +93,7 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
     const load = new TrackedLoad(client, { workers: 8, request: { delayMs: 200 }, pauseAfterFailureMs: 20 })
-    await timeUntil(() => a.inFlight >= 6, 10_000, 'calls in flight on a')
+    await until(() => a.inFlight >= 6, 10_000, 'calls in flight on a')
 
     const inFlight = a.inFlight
     const okBefore = load.ok
@@ -158,7 +154,7 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
     await pool.waitForReady({ timeoutMs: 5000 })
     // Slow calls: the deadline of 200 ms comes before they can finish.
     const load = new TrackedLoad(client, { workers: 8, request: { delayMs: 1000 } })
-    await timeUntil(() => b.inFlight >= 2, 10_000, 'slow calls in flight on b')
+    await until(() => b.inFlight >= 2, 10_000, 'slow calls in flight on b')
     const inFlightOnB = b.inFlight
     const result = await shutdownServer(b.server, { timeoutMs: 200 })
     b.kill()

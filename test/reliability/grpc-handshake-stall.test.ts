@@ -12,6 +12,7 @@ import * as grpc from '@grpc/grpc-js'
 import { createChannelPool, tlsCredentials } from '../../src/grpc/index.js'
 import { echoClientConstructor } from '../support/grpc.js'
 import { testPki } from '../support/tls.js'
+import { until } from '../support/until.js'
 import {
   FAST_RECONNECT,
   TrackedLoad,
@@ -19,7 +20,6 @@ import {
   failureCounts,
   recovered,
   startStallServer,
-  timeUntil,
   track,
   watchProcessErrors,
 } from './grpc-support.js'
@@ -41,8 +41,8 @@ describe('reliability: a gRPC server that accepts TCP but never completes the ha
     assert.ok(Date.now() - started < 3000, 'waitForReady ends on its timeout')
     const client = pool.client(echoClientConstructor())
     const load = new TrackedLoad(client, { workers: 4, pauseAfterFailureMs: 20 })
-    await timeUntil(() => load.failures.length >= 8, 15_000, 'calls to fail')
-    await timeUntil(() => pool.stats().connectTimeouts >= 4, 15_000, 'attempts cut by connectTimeoutMs')
+    await until(() => load.failures.length >= 8, 15_000, 'calls to fail')
+    await until(() => pool.stats().connectTimeouts >= 4, 15_000, 'attempts cut by connectTimeoutMs')
     const cut = pool.stats().connectTimeouts
     const accepted = stall.accepted()
     assert.ok(load.pending <= 4, 'no more calls pending than callers')
@@ -128,10 +128,10 @@ describe('reliability: a gRPC server that accepts TCP but never completes the ha
     const client = pool.client(echoClientConstructor())
     const started = Date.now()
     const load = new TrackedLoad(client, { workers: 2, maxCalls: 6 })
-    await timeUntil(() => load.started === 6 && load.pending === 0, 15_000, 'six calls to end')
+    await until(() => load.started === 6 && load.pending === 0, 15_000, 'six calls to end')
     const elapsed = Date.now() - started
     await load.stop()
-    await timeUntil(() => pool.stats().connectTimeouts >= 2, 10_000, 'TLS attempts cut')
+    await until(() => pool.stats().connectTimeouts >= 2, 10_000, 'TLS attempts cut')
     watch.dispose()
 
     t.diagnostic(

@@ -20,6 +20,7 @@ import {
   echo,
   startEchoServer,
 } from '../support/grpc.js'
+import { until } from '../support/until.js'
 
 const STATUS_CODES = new Set(Object.values(grpc.status).filter((v): v is number => typeof v === 'number'))
 
@@ -198,16 +199,6 @@ export function watchProcessErrors(): { readonly errors: unknown[]; dispose(): v
   }
 }
 
-/** Polls `predicate` every 10 ms; resolves with the time it took, rejects after `timeoutMs`. */
-export async function timeUntil(predicate: () => boolean, timeoutMs: number, what: string): Promise<number> {
-  const start = Date.now()
-  while (!predicate()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(10)
-  }
-  return Date.now() - start
-}
-
 // --- resources, closed after the file ---------------------------------------------------------
 
 const servers: EchoServer[] = []
@@ -346,8 +337,8 @@ export async function recovered(
   since: number,
   what: string,
 ): Promise<{ firstReplyMs: number; allReadyAt: number }> {
-  const firstReplyMs = await timeUntil(() => load.firstReplyAfter(id, since) !== undefined, 15_000, what)
-  await timeUntil(
+  const firstReplyMs = await until(() => load.firstReplyAfter(id, since) !== undefined, 15_000, what)
+  await until(
     () => pool.connectivity().channels.every((c) => c.state === 'READY'),
     15_000,
     'every channel READY',

@@ -15,12 +15,12 @@ import {
 } from '../../src/grpc/index.js'
 import { echoClientConstructor } from '../support/grpc.js'
 import { testPki } from '../support/tls.js'
+import { until } from '../support/until.js'
 import {
   FAST_RECONNECT,
   TrackedLoad,
   echoServer,
   failureCounts,
-  timeUntil,
   track,
   watchProcessErrors,
 } from './grpc-support.js'
@@ -97,7 +97,7 @@ describe('reliability: gRPC TLS mismatch', () => {
       })
       assert.ok(Date.now() - started < 3000, 'waitForReady ended near its timeout')
       const load = new TrackedLoad(pool.client(echoClientConstructor()), { workers: 2, maxCalls: 6 })
-      await timeUntil(() => load.started === 6 && load.pending === 0, 15_000, 'six calls to end')
+      await until(() => load.started === 6 && load.pending === 0, 15_000, 'six calls to end')
       const elapsed = Date.now() - started
       await load.stop()
       watch.dispose()

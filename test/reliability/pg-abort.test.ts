@@ -52,14 +52,10 @@ async function abortAtRandom(t: TestContext): Promise<Outcome> {
         await tracker.track('pool', () => db.query('select pg_sleep($1)', [sleepMs / 1000], { signal }))
         continue
       }
-      const conn = await db.acquire()
-      try {
-        await tracker.track('conn', () => conn.query('select pg_sleep($1)', [sleepMs / 1000], { signal }))
-        // The same connection serves the next statement: no stray cancel, no broken protocol.
-        await followUps.track('next', () => conn.query('select pg_sleep(0.02), 1 as one'))
-      } finally {
-        await conn.release()
-      }
+      await using conn = await db.acquire()
+      await tracker.track('conn', () => conn.query('select pg_sleep($1)', [sleepMs / 1000], { signal }))
+      // The same connection serves the next statement: no stray cancel, no broken protocol.
+      await followUps.track('next', () => conn.query('select pg_sleep(0.02), 1 as one'))
     }
   }
   await Promise.all(Array.from({ length: MAX }, worker))

@@ -8,12 +8,12 @@ import { type TestContext, describe, it } from 'node:test'
 import { type PgPool, createPgPool } from '../../src/pg/index.js'
 import { type FaultProxy, startFaultProxy } from '../../src/testing/index.js'
 import { createDatabase } from '../support/postgres.js'
+import { until } from '../support/until.js'
 import {
   CallTracker,
   appName,
   countBackends,
   figures,
-  until,
   untypedFailures,
   watchProcessFaults,
 } from './support.js'
@@ -82,18 +82,18 @@ async function recover(s: Setup): Promise<{ recoveryMs: number; okAfter: number;
         () => false,
       )),
     20_000,
-    'full strength and a successful query after the heal',
+    // Each check is a query: no need to ask the server more often than this.
+    { what: 'full strength and a successful query after the heal', intervalMs: 20 },
   )
   const after = new CallTracker()
   await Promise.all(
     Array.from({ length: 30 }, (_, i) => after.track('query', () => s.db.query('select $1::int', [i]))),
   )
   // Stale backends go once their client's FIN (held by the blackhole) arrives; bounded wait.
-  await until(
-    async () => (await countBackends(s.direct, s.app)) === s.db.stats().totalConns,
-    10_000,
-    'the stale backends to go',
-  ).catch(() => undefined)
+  await until(async () => (await countBackends(s.direct, s.app)) === s.db.stats().totalConns, 10_000, {
+    what: 'the stale backends to go',
+    intervalMs: 20,
+  }).catch(() => undefined)
   return { recoveryMs, okAfter: after.ok, backends: await countBackends(s.direct, s.app) }
 }
 

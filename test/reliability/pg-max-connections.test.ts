@@ -9,7 +9,8 @@ import pg from 'pg'
 import { CreateFailedError } from '../../src/core/errors.js'
 import { PgError, createPgPool } from '../../src/pg/index.js'
 import { startFaultProxy, startPostgres } from '../../src/testing/index.js'
-import { CallTracker, figures, startLoad, until, untypedFailures, watchProcessFaults } from './support.js'
+import { until } from '../support/until.js'
+import { CallTracker, figures, startLoad, untypedFailures, watchProcessFaults } from './support.js'
 
 const SLOTS = 6
 const LOAD_MS = 3000

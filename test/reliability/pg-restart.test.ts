@@ -7,13 +7,13 @@ import { type TestContext, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createPgPool } from '../../src/pg/index.js'
 import { startPostgres } from '../../src/testing/index.js'
+import { until } from '../support/until.js'
 import {
   CallTracker,
   appName,
   countBackends,
   figures,
   startLoad,
-  until,
   untypedFailures,
   watchProcessFaults,
 } from './support.js'

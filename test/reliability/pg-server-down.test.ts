@@ -10,7 +10,8 @@ import { CreateFailedError } from '../../src/core/errors.js'
 import { PgConnectionError, createPgPool } from '../../src/pg/index.js'
 import { startFaultProxy, startPostgres } from '../../src/testing/index.js'
 import { createDatabase } from '../support/postgres.js'
-import { CallTracker, figures, until, untypedFailures, watchProcessFaults } from './support.js'
+import { until } from '../support/until.js'
+import { CallTracker, figures, untypedFailures, watchProcessFaults } from './support.js'
 
 const MIN = 2
 const CONNECT_TIMEOUT_MS = 1000

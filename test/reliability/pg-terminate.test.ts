@@ -7,6 +7,7 @@ import { describe, it } from 'node:test'
 import pg from 'pg'
 import { createPgPool } from '../../src/pg/index.js'
 import { createDatabase } from '../support/postgres.js'
+import { until } from '../support/until.js'
 import {
   CallTracker,
   adminQuery,
@@ -14,7 +15,6 @@ import {
   countBackends,
   figures,
   startLoad,
-  until,
   untypedFailures,
   watchProcessFaults,
 } from './support.js'

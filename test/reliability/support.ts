@@ -1,13 +1,14 @@
 /**
  * Helpers shared by the reliability scenarios (test/reliability/*.test.ts): a tracker that knows
  * about every call a scenario makes and how it ended, a bounded load loop, process-level fault
- * listeners, polling with a deadline, and short-lived admin connections to read pg_stat_activity.
+ * listeners, and short-lived admin connections to read pg_stat_activity.
  */
 import type { TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
 import { BerthError } from '../../src/core/errors.js'
 import { PgError } from '../../src/pg/index.js'
+import { until } from '../support/until.js'
 
 /** How one tracked call ended. */
 export interface CallRecord {
@@ -75,8 +76,7 @@ export class CallTracker {
 
   /** Waits (bounded) until no call is pending; resolves to the number still pending at the deadline. */
   async settle(timeoutMs: number): Promise<number> {
-    const end = performance.now() + timeoutMs
-    while (this.#pending > 0 && performance.now() < end) await sleep(20)
+    await until(() => this.#pending === 0, timeoutMs).catch(() => {})
     return this.#pending
   }
 
@@ -143,24 +143,6 @@ export function startLoad(
       stopped = true
       await running
     },
-  }
-}
-
-/**
- * Polls `predicate` every 20 ms until it holds; resolves to the ms it took. Throws after
- * `timeoutMs` naming `what`.
- */
-export async function until(
-  predicate: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const start = performance.now()
-  for (;;) {
-    if (await predicate()) return performance.now() - start
-    if (performance.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await sleep(20)
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Test doubles for pool tests: a fake resource factory whose creates can be slowed, failed or stalled,
- * which records every resource it made and destroyed; a hand-driven clock; and a polling `waitFor`.
+ * which records every resource it made and destroyed; and a hand-driven clock.
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -142,24 +142,5 @@ export function createManualClock(start = 0): ManualClock {
     set(ms) {
       t = ms
     },
-  }
-}
-
-/**
- * Polls `predicate` every `intervalMs` (default 5) until it returns true, or throws after `timeoutMs`
- * (default 2000) with `message` (or a generic one).
- */
-export async function waitFor(
-  predicate: () => boolean,
-  options: { timeoutMs?: number; intervalMs?: number; message?: string } = {},
-): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 2000
-  const intervalMs = options.intervalMs ?? 5
-  const deadline = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() >= deadline) {
-      throw new Error(options.message ?? `waitFor: condition not met within ${timeoutMs} ms`)
-    }
-    await sleep(intervalMs)
   }
 }

@@ -8,6 +8,7 @@ import { after, before } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
+import { until } from './until.js'
 
 const PROTO = fileURLToPath(new URL('./proto/echo.proto', import.meta.url))
 
@@ -296,15 +297,6 @@ export function startLoad(
       await running
       return tally
     },
-  }
-}
-
-/** Resolves when `predicate()` holds, polling every 20 ms; rejects after `timeoutMs`. */
-export async function until(predicate: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
-  const end = Date.now() + timeoutMs
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await delay(20)
   }
 }
 

@@ -5,7 +5,7 @@ import {
   type PgBouncerPoolMode,
   type StartPgBouncerOptions,
   startPgBouncer,
-} from '../../src/testing/pgbouncer.js'
+} from '../../src/testing/index.js'
 import { type PostgresConnectionInfo, testPostgres } from './postgres.js'
 
 /** Where tests connect through PgBouncer; `url` and `adminUrl` embed the password, so never print them. */

@@ -14,6 +14,7 @@ import {
   startFaultProxy,
 } from '../../src/testing/fault-proxy.js'
 import { testPostgres } from '../support/postgres.js'
+import { until } from '../support/until.js'
 
 const HOST = '127.0.0.1'
 const TIMEOUT = { timeout: 10_000 }
@@ -181,7 +182,7 @@ describe('startFaultProxy', () => {
     await client.until((c) => c.ended)
     assert.equal(client.data.toString(), 'last words')
     await client.until((c) => c.closed)
-    while (proxy.connections > 0) await sleep(5)
+    await until(() => proxy.connections === 0, TIMEOUT.timeout, 'the proxy to drop its connections')
   })
 
   it('closes the client side cleanly when the target is down', TIMEOUT, async (t) => {
@@ -310,7 +311,7 @@ describe('resetAll', () => {
       await client.until((c) => c.closed)
       assert.equal(client.error?.code, 'ECONNRESET')
     }
-    while (proxy.connections > 0) await sleep(5)
+    await until(() => proxy.connections === 0, TIMEOUT.timeout, 'the proxy to drop its connections')
     assert.equal(proxy.stats().reset, 2)
     const fresh = await connect(t, proxy.port)
     assert.equal(await fresh.roundTrip('new'), 'new')
@@ -398,7 +399,7 @@ describe('close', () => {
       },
     )
     // The echo server's side of the connection may need a moment to notice the FIN.
-    while (tcpHandles() > before) await sleep(5)
+    await until(() => tcpHandles() <= before, TIMEOUT.timeout, 'the echo server to close its side')
   })
 })
 

@@ -9,8 +9,9 @@ import {
   PgBouncerNotInstalledError,
   findPgBouncer,
   startPgBouncer,
-} from '../../src/testing/pgbouncer.js'
+} from '../../src/testing/index.js'
 import { PGBOUNCER_MISSING, startTestPgBouncer, testPgBouncer } from '../support/pgbouncer.js'
+import { until } from '../support/until.js'
 
 const TEST_TIMEOUT_MS = 30_000
 /** Upper bound for anything that should happen promptly, e.g. a waiting client showing up in SHOW POOLS. */
@@ -53,14 +54,15 @@ async function poolOf(bouncer: PgBouncer): Promise<PoolRow> {
 
 /** Polls the admin console until `count` clients wait for a server connection. */
 async function untilClientsWait(bouncer: PgBouncer, count: number): Promise<void> {
-  const deadline = Date.now() + PROMPTLY_MS
-  for (;;) {
-    const pool = await poolOf(bouncer)
-    if (Number(pool.cl_waiting) === count) return
-    if (Date.now() > deadline)
-      assert.fail(`expected ${count} waiting client(s), SHOW POOLS says ${inspect(pool)}`)
-    await sleep(50)
+  let pool: PoolRow | undefined
+  const waiting = async () => {
+    pool = await poolOf(bouncer)
+    return Number(pool.cl_waiting) === count
   }
+  await until(waiting, PROMPTLY_MS, {
+    intervalMs: 50,
+    message: () => `expected ${count} waiting client(s), SHOW POOLS says ${inspect(pool)}`,
+  })
 }
 
 /** Settles to 'pending' if `promise` has not settled within `ms`. */
