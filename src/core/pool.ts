@@ -5,7 +5,6 @@ import { channels } from './diagnostics.js'
 import {
   AcquireAbortedError,
   AcquireTimeoutError,
-  BerthError,
   CloseTimeoutError,
   CreateFailedError,
   InvalidOptionError,
@@ -309,7 +308,7 @@ export class Pool<T> extends EventEmitter<PoolEvents> implements LeaseOwner<T> {
     }
     this.#state = 'destroying'
     this.#clearTimers()
-    const cause = reason ?? new BerthError('BERTH_POOL_DESTROYED', `Pool '${this.#o.name}' was destroyed`)
+    const cause = reason ?? new PoolDestroyedError(this.#context())
     this.#creates.abortAll(cause)
     const err = new PoolDestroyedError(this.#context(), { cause })
     for (const w of [...this.#waiters.drain(), ...this.#validatingFor.values()]) {

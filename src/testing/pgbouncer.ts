@@ -5,21 +5,33 @@ import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { inspect, promisify } from 'node:util'
-import { BerthError } from '../core/errors.js'
+import { BerthError, InvalidOptionError } from '../core/errors.js'
 import { type Disposable, Reaper, release, track } from './cleanup.js'
 import { POSTGRES_OS_USER, type RunAs, lookupIds } from './postgres-binaries.js'
 import { checkPgBouncerBinary, checkStartPgBouncerOptions } from './test-server-options.js'
 
 const execFileAsync = promisify(execFile)
 
-/** Thrown when a test PgBouncer cannot be set up; the message carries the tail of its log. */
+/**
+ * Thrown by `startPgBouncer` when a test PgBouncer cannot be set up; the message carries the tail
+ * of its log. What to do: read that log tail (a port in use, a bad `extra` setting, a refused login
+ * to the target PostgreSQL).
+ */
 export class PgBouncerError extends BerthError {
-  constructor(message: string, options?: { cause?: unknown }, code = 'BERTH_TEST_PGBOUNCER_START') {
+  constructor(
+    message: string,
+    options?: { cause?: unknown },
+    code: 'BERTH_TEST_PGBOUNCER_START' | 'BERTH_TEST_PGBOUNCER_NOT_INSTALLED' = 'BERTH_TEST_PGBOUNCER_START',
+  ) {
     super(code, message, options)
   }
 }
 
-/** Thrown when there is no runnable `pgbouncer` executable; tests turn this into a skip. */
+/**
+ * Thrown by `startPgBouncer` and `findPgBouncer` when there is no runnable `pgbouncer` executable.
+ * What to do: install PgBouncer (`apt-get install pgbouncer`) or pass `binary`; tests turn this
+ * into a skip.
+ */
 export class PgBouncerNotInstalledError extends PgBouncerError {
   constructor(message: string) {
     super(message, undefined, 'BERTH_TEST_PGBOUNCER_NOT_INSTALLED')
@@ -288,7 +300,11 @@ class ManagedPgBouncer implements PgBouncer, Disposable {
     const lines = ['[databases]', `* = ${target}`, '', '[pgbouncer]']
     for (const [name, value] of Object.entries(settings)) {
       if (!/^\w+$/.test(name) || /[\r\n]/.test(String(value))) {
-        throw new PgBouncerError(`invalid PgBouncer setting ${JSON.stringify(name)}`)
+        throw new InvalidOptionError(
+          `extra[${JSON.stringify(name)}]`,
+          value,
+          'a setting name of letters, digits and _ with a value on one line',
+        )
       }
       lines.push(`${name} = ${value}`)
     }
