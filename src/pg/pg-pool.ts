@@ -1,5 +1,4 @@
 import type pg from 'pg'
-import { BerthError } from '../core/errors.js'
 import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram.js'
 import type { Lease } from '../core/lease.js'
 import type { PoolStats } from '../core/pool-stats.js'
@@ -8,9 +7,9 @@ import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limi
 import { backendKeyOf, sendCancelRequest } from './cancel-request.js'
 import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
 import { parseDuration } from './duration.js'
-import { PgConfigError } from './errors.js'
+import { PgConfigError, SessionStateError, UseTxError } from './errors.js'
 import { breakClient, endClient, openClient, pingClient } from './pg-client.js'
-import { type ConnectionHost, PgConnection, sessionStateError } from './pg-connection.js'
+import { type ConnectionHost, PgConnection } from './pg-connection.js'
 import { PgConnectionError, PgError, toPgError } from './pg-error.js'
 import { type PgResult, type QueryOptions, callSignal, runQuery } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
@@ -204,12 +203,9 @@ export class PgPool extends PgQueryable {
     options: QueryOptions | undefined,
   ): Promise<PgResult<R>> {
     const kind = statementKind(text)
-    if (kind === 'session' && this.#host.noSessionState) throw sessionStateError()
+    if (kind === 'session' && this.#host.noSessionState) throw new SessionStateError()
     if (kind === 'begin') {
-      throw new BerthError(
-        'BERTH_PG_USE_TX',
-        'A transaction cannot span pool-level calls, which may each run on another connection: use db.tx() or db.acquire()',
-      )
+      throw new UseTxError()
     }
     // A signal or timeout runs exclusive: a CancelRequest stops whatever the backend runs, which on
     // a shared pipeline could be another caller's statement.
