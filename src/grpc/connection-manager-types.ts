@@ -104,14 +104,21 @@ export interface CloseReport {
   readonly resources: Readonly<Record<string, ResourceCloseReport>>
 }
 
-/** The manager is closing or closed: it takes no new resources and does not start. */
+/**
+ * The manager is closing or closed: it takes no new resources and does not start; also the default
+ * reason of `destroy()`. What to do: register resources and start before shutdown begins.
+ */
 export class ManagerClosedError extends BerthError {
   constructor() {
     super('BERTH_MANAGER_CLOSED', 'Connection manager is closed: it takes no new resources')
   }
 }
 
-/** `start()` gave up before every resource was ready. `cause` is the error (or AggregateError) behind it. */
+/**
+ * `start()` gave up before every resource was ready. `cause` is the error (or AggregateError)
+ * behind it; `resources` names them. What to do: check those backends, or start with a longer
+ * `timeoutMs`.
+ */
 export class ManagerNotReadyError extends BerthError {
   /** The resources that were not ready. */
   readonly resources: readonly string[]

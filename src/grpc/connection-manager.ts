@@ -15,7 +15,7 @@
  * Postgres pools are taken as made (`createPgPool(...)` from `berth/pg`) and used through the
  * `PostgresPoolLike` shape, so this module never loads `pg`: gRPC-only services need not install it.
  */
-import { BerthError, CloseTimeoutError, InvalidOptionError } from '../core/errors.js'
+import { CloseTimeoutError, InvalidOptionError } from '../core/errors.js'
 import type { ChannelPoolOptions } from './channel-pool-options.js'
 import { ChannelPool, createChannelPool } from './channel-pool.js'
 import {
@@ -34,6 +34,7 @@ import {
   type StartOptions,
   messageOf,
 } from './connection-manager-types.js'
+import { SecondSignalError } from './errors.js'
 
 type ManagerState = 'new' | 'started' | 'closing' | 'closed'
 
@@ -217,7 +218,7 @@ export class ConnectionManager {
     const onSignal = (signal: NodeJS.Signals) => {
       if (received !== undefined) {
         this.#log({ event: 'signal', message: `${signal} again: destroying what is still closing` })
-        void this.destroy(new BerthError('BERTH_SIGNAL', `${signal} received twice`))
+        void this.destroy(new SecondSignalError(signal))
         return
       }
       received = signal

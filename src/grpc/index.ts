@@ -31,6 +31,7 @@ export {
   ConnectTimeoutError,
   InvalidTargetError,
   NotReadyError,
+  SecondSignalError,
   UnsupportedOperationError,
 } from './errors.js'
 export {
