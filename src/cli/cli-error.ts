@@ -2,8 +2,9 @@ import { BerthError } from '../core/errors.js'
 import { ExitCode, type ExitCodeValue } from './exit-codes.js'
 
 /**
- * An error the CLI reports as one line and an exit status. `message` must already be fit to
- * print: no password, no stack.
+ * An error the `berth` command reports as one line and an exit status (`exitCode`, one of `ExitCode`:
+ * a usage error, a server unreachable or refusing, a bad URL, an interruption, a bug). `message` must already be fit to print: no
+ * password, no stack. What to do: what the line says; `berth <command> --help` for usage.
  */
 export class CliError extends BerthError {
   readonly exitCode: ExitCodeValue

