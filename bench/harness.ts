@@ -1,16 +1,37 @@
 /**
  * Shared helpers for berth's benchmarks: bounded run loops, medians, markdown tables, the machine
  * line, and writing a section of bench/RESULTS.md. Benchmarks (pool, pg, grpc, ...) import from here
- * so that every figure in RESULTS.md is measured and reported the same way.
+ * so that every figure in RESULTS.md is measured and reported the same way. The run loop, medians,
+ * paired ratios and the rate and ratio formats are the CLI's (src/cli), re-exported here.
  */
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import v8 from 'node:v8'
-import { runInNewContext } from 'node:vm'
-import { type PairedRatio, median, pairedRatio } from '../src/cli/cli-stats.js'
+import {
+  type PairedRatio,
+  TYPOGRAPHIC,
+  formatPaired as formatPairedIn,
+  formatRate as formatRateIn,
+  formatRatio as formatRatioIn,
+  median,
+  pairedRatio,
+} from '../src/cli/cli-stats.js'
+
+// The run loop and the rounds' helpers are the CLI's (src/cli/bench-loop.ts), so that `berth
+// bench` and every benchmark here measure the same way; bench/ is not shipped, so the code lives there.
+export {
+  type PhaseBound,
+  type RunOptions,
+  type RunResult,
+  RunControl,
+  collectGarbage,
+  rotate,
+  runOps,
+  runWorkers,
+  settlesWithin,
+} from '../src/cli/bench-loop.js'
 
 // ---------------------------------------------------------------------------------------------
 // Statistics and formatting
@@ -24,11 +45,7 @@ export function spread(values: readonly number[]): number {
 
 /** Operations per second with three significant figures and a k/M suffix: `1.23M`, `845k`. */
 export function formatRate(perSecond: number): string {
-  if (!Number.isFinite(perSecond)) return '–'
-  const abs = Math.abs(perSecond)
-  if (abs >= 1e6) return `${(perSecond / 1e6).toPrecision(3)}M`
-  if (abs >= 1e3) return `${(perSecond / 1e3).toPrecision(3)}k`
-  return perSecond.toPrecision(3)
+  return formatRateIn(perSecond, TYPOGRAPHIC)
 }
 
 /** A count with a k/M suffix and no needless digits: `2000000` -> `2M`, `250000` -> `250k`. */
@@ -40,7 +57,7 @@ export function formatCount(n: number): string {
 
 /** A ratio as `3.12×`. */
 export function formatRatio(ratio: number): string {
-  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–'
+  return formatRatioIn(ratio, TYPOGRAPHIC)
 }
 
 /** A fraction as a percentage: `0.043` -> `4.3%`. */
@@ -69,8 +86,7 @@ export function roundsAtLeast(p: PairedRatio, min: number): number {
  * where `8/9` is the number of rounds in which the first contender was ahead.
  */
 export function formatPaired(p: PairedRatio): string {
-  if (p.ratios.length === 0) return '–'
-  return `${formatRatio(p.median)} (${p.min.toFixed(2)}–${p.max.toFixed(2)}) ${p.ahead}/${p.ratios.length}`
+  return formatPairedIn(p, TYPOGRAPHIC)
 }
 
 /** How a table of {@link formatPaired} cells reads, for the caption. */
@@ -194,189 +210,8 @@ export function commandLine(scriptFile: string, args: readonly string[] = proces
 }
 
 // ---------------------------------------------------------------------------------------------
-// Bounded run loops
+// Flags
 // ---------------------------------------------------------------------------------------------
-
-/** A phase ends at whichever comes first: `maxOps` operations or `maxMs` milliseconds. */
-export interface PhaseBound {
-  readonly maxOps: number
-  readonly maxMs: number
-}
-
-export interface RunOptions {
-  /** Number of concurrent workers. */
-  readonly concurrency: number
-  /** Warm-up phase; its operations are not counted. */
-  readonly warmup: PhaseBound
-  /** Timed phase. */
-  readonly measure: PhaseBound
-  /**
-   * The clock is read once every `checkEvery` operations (rounded up to a power of two). Keep it
-   * high for sub-microsecond operations (the default, 256) and use 1 for slow ones (network I/O).
-   */
-  readonly checkEvery?: number
-  /**
-   * Fail the run if it has not finished after this many milliseconds (a stuck pool would otherwise
-   * hang the benchmark). Defaults to 5 × (warm-up + measure) + 10 s.
-   */
-  readonly stallMs?: number
-}
-
-export interface RunResult {
-  /** Operations completed during the timed phase. */
-  readonly ops: number
-  /** Length of the timed phase in milliseconds. */
-  readonly ms: number
-  readonly opsPerSec: number
-}
-
-/**
- * Shared by the workers of one run. A worker loops `while (!ctl.stopped) { ...one op...; ctl.tick() }`.
- * The switch from warm-up to the timed phase happens in place, so workers are never restarted and
- * the pipeline is already full when timing begins.
- */
-export class RunControl {
-  /** True once the timed phase has ended; workers should finish their current operation and return. */
-  stopped = false
-  /** Operations since the start of the run (warm-up included). */
-  ops = 0
-
-  private readonly mask: number
-  private measuring = false
-  private opsLimit: number
-  private deadline: number
-  private startOps = 0
-  private startTime = 0
-  private endOps = 0
-  private endTime = 0
-
-  constructor(private readonly options: RunOptions) {
-    this.mask = nextPowerOfTwo(Math.max(1, options.checkEvery ?? 256)) - 1
-    this.opsLimit = options.warmup.maxOps
-    this.deadline = performance.now() + options.warmup.maxMs
-    if (options.warmup.maxOps <= 0 || options.warmup.maxMs <= 0) this.startMeasuring(performance.now())
-  }
-
-  /** Count one completed operation. */
-  tick(): void {
-    if ((++this.ops & this.mask) === 0 && !this.stopped) this.check()
-  }
-
-  private check(): void {
-    const now = performance.now()
-    if (this.ops < this.opsLimit && now < this.deadline) return
-    if (!this.measuring) {
-      this.startMeasuring(now)
-      return
-    }
-    this.stopped = true
-    this.endOps = this.ops
-    this.endTime = now
-  }
-
-  private startMeasuring(now: number): void {
-    this.measuring = true
-    this.startOps = this.ops
-    this.startTime = now
-    this.opsLimit = this.ops + this.options.measure.maxOps
-    this.deadline = now + this.options.measure.maxMs
-  }
-
-  result(): RunResult {
-    const ops = this.endOps - this.startOps
-    const ms = this.endTime - this.startTime
-    return { ops, ms, opsPerSec: ms > 0 ? (ops * 1000) / ms : Number.NaN }
-  }
-}
-
-function nextPowerOfTwo(n: number): number {
-  let p = 1
-  while (p < n) p *= 2
-  return p
-}
-
-/**
- * Run `concurrency` copies of `worker` until the timed phase ends and report the throughput of
- * the timed phase. Rejects if a worker throws or the run stalls.
- */
-export async function runWorkers(
-  options: RunOptions,
-  worker: (ctl: RunControl) => Promise<void>,
-): Promise<RunResult> {
-  const ctl = new RunControl(options)
-  const stallMs = options.stallMs ?? 5 * (options.warmup.maxMs + options.measure.maxMs) + 10_000
-  let timer: NodeJS.Timeout | undefined
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      ctl.stopped = true
-      reject(new Error(`run stalled: ${ctl.ops} operations after ${stallMs} ms`))
-    }, stallMs)
-  })
-  try {
-    const workers: Promise<void>[] = []
-    for (let i = 0; i < options.concurrency; i++) workers.push(worker(ctl))
-    await Promise.race([Promise.all(workers), stalled])
-  } finally {
-    clearTimeout(timer)
-  }
-  return ctl.result()
-}
-
-/** `runWorkers` for the common case where one operation is one awaited call. */
-export function runOps(options: RunOptions, op: () => Promise<unknown>): Promise<RunResult> {
-  return runWorkers(options, async (ctl) => {
-    while (!ctl.stopped) {
-      await op()
-      ctl.tick()
-    }
-  })
-}
-
-/**
- * Wait for `promise`, but at most `ms` milliseconds. Resolves true if it settled in time (a
- * rejection is rethrown), false if the time ran out.
- */
-export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms)
-  })
-  try {
-    return await Promise.race([promise.then(() => true as const), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-let gcFunction: (() => void) | undefined
-
-/**
- * Run a full garbage collection, so one measurement does not pay for the garbage of the previous
- * one. Uses `globalThis.gc` when node runs with --expose-gc, and otherwise enables the flag at
- * run time.
- */
-export function collectGarbage(): void {
-  if (gcFunction === undefined) {
-    const exposed = (globalThis as { gc?: () => void }).gc
-    if (exposed !== undefined) {
-      gcFunction = exposed
-    } else {
-      v8.setFlagsFromString('--expose-gc')
-      gcFunction = runInNewContext('gc') as () => void
-    }
-  }
-  gcFunction()
-}
-
-/**
- * The order to visit `items` in on repeat `round`: rotated by one each round, so that no item is
- * always measured first (or always right after the same neighbour) on a noisy machine.
- */
-export function rotate<T>(items: readonly T[], round: number): T[] {
-  if (items.length === 0) return []
-  const k = round % items.length
-  return [...items.slice(k), ...items.slice(0, k)]
-}
 
 /** Parse a comma-separated flag value: `'4,64,1024'` -> `['4', '64', '1024']`. */
 export function parseList(value: string | undefined): string[] {

@@ -1,13 +1,15 @@
 /**
- * The contenders of `berth bench`, each a pool of at most `size` connections on the same target
- * with the same settings: berth/pg pipelined and not, node-postgres' pg.Pool, and postgres.js when
- * it is installed (it is optional: its row says n/a otherwise).
+ * The contenders of `berth bench` and `npm run bench:pg`, each a pool of at most `size`
+ * connections on the same target with the same settings and otherwise its library's defaults:
+ * berth/pg pipelined and not, node-postgres' pg.Pool (pg-pool), and postgres.js when it is
+ * installed (it is optional: its row says n/a otherwise).
  */
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type pg from 'pg'
-import type { Row } from './bench-workloads.js'
+import type { Row, Workload } from './bench-workloads.js'
+import { BenchLibraryUnavailableError } from './cli-error.js'
 import { type PgTarget, openPool } from './pg-target.js'
 
 export const LIBRARY_NAMES = ['berth', 'berth-nopipe', 'pg-pool', 'postgres.js'] as const
@@ -15,8 +17,12 @@ export type LibraryName = (typeof LIBRARY_NAMES)[number]
 
 /** One pool of one library, for one run. */
 export interface BenchClient {
-  run(text: string, params: unknown[] | undefined): Promise<readonly Row[]>
+  /** One call of `workload` with `params`, as the library is normally called. */
+  run(workload: Workload, params: unknown[] | undefined): Promise<readonly Row[]>
+  /** Graceful close. */
   close(): Promise<unknown>
+  /** Forced close, when `close` did not finish in time. */
+  destroy(): Promise<unknown>
 }
 
 export interface BenchLibrary {
@@ -24,15 +30,21 @@ export interface BenchLibrary {
   readonly label: string
   /** Why it cannot be measured here, when it cannot. */
   readonly unavailable?: string
-  make(): BenchClient
+  make(): Promise<BenchClient>
 }
 
 export interface ClientSettings {
   readonly size: number
   /** application_name of the bench's sessions, so that they can be counted on the server. */
   readonly applicationName: string
-  readonly connectTimeoutMs: number
+  /**
+   * Connect timeout, ms. Default: each library's own (none for pg.Pool, whose timeout also arms a
+   * timer for every call queued for a connection, which is part of what is measured).
+   */
+  readonly connectTimeoutMs?: number
 }
+
+/** Loads the libraries `names`, in that order; one that is not installed comes back unavailable. */
 
 export async function loadLibraries(
   target: PgTarget,
@@ -55,14 +67,14 @@ async function berthLibrary(target: PgTarget, s: ClientSettings, pipeline: boole
   return {
     name: pipeline ? 'berth' : 'berth-nopipe',
     label: `berth (pipeline: ${pipeline})`,
-    make() {
-      const pending = makeBerth(target, s, pipeline)
-      pending.catch(() => {}) // reported by run() and close()
+    async make() {
+      const db = await makeBerth(target, s, pipeline)
       return {
-        async run(text, params) {
-          return (await (await pending).query(text, params)).rows
+        async run(workload, params) {
+          return (await db.query(workload.text, params)).rows
         },
-        close: async () => (await pending).close({ timeoutMs: 10_000 }),
+        close: () => db.close({ timeoutMs: 10_000 }),
+        destroy: () => db.destroy(),
       }
     },
   }
@@ -77,7 +89,7 @@ function makeBerth(target: PgTarget, s: ClientSettings, pipeline: boolean) {
     pipeline,
     budgetCheck: false,
     applicationName: s.applicationName,
-    connectTimeout: s.connectTimeoutMs,
+    ...(s.connectTimeoutMs === undefined ? {} : { connectTimeout: s.connectTimeoutMs }),
   })
 }
 
@@ -86,12 +98,12 @@ async function pgPoolLibrary(target: PgTarget, s: ClientSettings): Promise<Bench
   const client = target.config.client
   return {
     name: 'pg-pool',
-    label: `pg.Pool (pg ${packageVersion('pg')})`,
-    make() {
+    label: `pg-pool ${packageVersion('pg-pool')} (pg ${packageVersion('pg')})`,
+    async make() {
       const options: pg.PoolConfig = {
         ...client,
         application_name: s.applicationName,
-        connectionTimeoutMillis: s.connectTimeoutMs,
+        ...(s.connectTimeoutMs === undefined ? {} : { connectionTimeoutMillis: s.connectTimeoutMs }),
         max: s.size,
       }
       // The resolved password is non-enumerable, so the spread above left it out; pg.Pool hides it again.
@@ -99,15 +111,22 @@ async function pgPoolLibrary(target: PgTarget, s: ClientSettings): Promise<Bench
       const pool = new driver.Pool(options)
       pool.on('error', () => {}) // an idle client's error must not crash the bench
       return {
-        async run(text, params) {
-          return (await pool.query(text, params)).rows as Row[]
+        async run(workload, params) {
+          return (await pool.query(workload.text, params)).rows as Row[]
         },
         close: () => pool.end(),
+        destroy: () => pool.end(),
       }
     },
   }
 }
 
+/**
+ * postgres.js in its normal mode: tagged templates, which it sends as named prepared statements
+ * (`prepare: true` is its default), so it parses each statement once per connection. A tagged
+ * template cannot reuse a parameter, so a `$1` that stands twice is sent twice (the ten-row select
+ * becomes `between $1 and $2 + 9`).
+ */
 async function postgresJsLibrary(target: PgTarget, s: ClientSettings): Promise<BenchLibrary> {
   let postgres: typeof import('postgres')
   try {
@@ -117,16 +136,14 @@ async function postgresJsLibrary(target: PgTarget, s: ClientSettings): Promise<B
       name: 'postgres.js',
       label: 'postgres.js',
       unavailable: 'not installed (npm install postgres to compare with it)',
-      make: () => {
-        throw new Error('postgres.js is not installed')
-      },
+      make: () => Promise.reject(new BenchLibraryUnavailableError('postgres.js')),
     }
   }
   const c = target.config.client
   return {
     name: 'postgres.js',
     label: `postgres.js ${packageVersion('postgres')}`,
-    make() {
+    async make() {
       const sql = postgres({
         host: c.host,
         port: c.port,
@@ -135,14 +152,19 @@ async function postgresJsLibrary(target: PgTarget, s: ClientSettings): Promise<B
         database: c.database,
         ssl: c.ssl as boolean | object,
         max: s.size,
-        connect_timeout: Math.ceil(s.connectTimeoutMs / 1000),
+        ...(s.connectTimeoutMs === undefined
+          ? {}
+          : { connect_timeout: Math.ceil(s.connectTimeoutMs / 1000) }),
         connection: { application_name: s.applicationName },
         onnotice: () => {},
       })
       return {
-        // Named prepared statements (prepare: true), as its tagged templates send them by default.
-        run: (text, params) => sql.unsafe(text, params as never[] | undefined, { prepare: true }),
+        run(workload, params) {
+          const { strings, slots } = workload.template
+          return sql(strings, ...slots.map((i) => params![i] as never))
+        },
         close: () => sql.end({ timeout: 5 }),
+        destroy: () => sql.end({ timeout: 0 }),
       }
     },
   }

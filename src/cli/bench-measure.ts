@@ -1,106 +1,94 @@
 /**
- * The run loop of `berth bench`: `concurrency` callers each loop one awaited query, checking every
- * result, through a warm-up and a timed phase, each bounded in time. A run that stops making
- * progress fails instead of hanging.
+ * One run of one library on one workload: `concurrency` callers each loop one awaited query,
+ * checking every result, through a warm-up and then a timed phase on the same pool, on the shared
+ * run loop (bench-loop.ts). Every call of the timed phase is timed with `performance.now()` and
+ * recorded, in µs, in a `node:perf_hooks` histogram.
  */
+import { type RecordableHistogram, createHistogram } from 'node:perf_hooks'
 import type { BenchClient } from './bench-clients.js'
+import { type PhaseBound, type RunControl, type RunOptions, runWorkers } from './bench-loop.js'
 import type { Workload } from './bench-workloads.js'
-import { CliError } from './cli-error.js'
-import { percentile } from './cli-stats.js'
-import { ExitCode } from './exit-codes.js'
 
 export interface Sample {
   readonly qps: number
   /** Per-call latency of the timed phase, ms. */
   readonly p50Ms: number
   readonly p99Ms: number
+  /** Queries completed in the timed phase. */
   readonly queries: number
+  /** Length of the timed phase, ms. */
+  readonly ms: number
 }
 
+/** Each phase ends at its count or its time bound, whichever comes first (`Infinity`: no count bound). */
 export interface Phases {
-  readonly warmupMs: number
-  readonly durationMs: number
+  /** A bound of 0 skips the warm-up. */
+  readonly warmup: PhaseBound
+  readonly timed: PhaseBound
 }
 
-/** Warm-up (opens the connections, checks results), then the timed phase on the same pool. */
+/** Neither phase of a run has a warm-up of its own: the warm-up is a run before the timed one. */
+const NO_PHASE: PhaseBound = { maxOps: 0, maxMs: 0 }
+
+/**
+ * Warm-up (opens the connections, and for postgres.js prepares the statement on each, checking
+ * every result before anything is timed), then the timed phase with fresh callers.
+ *
+ * @throws WrongResultError when a library returns rows that do not answer the query; the run
+ *   loop's errors (a stall, the signal's reason)
+ */
 export async function measure(
   client: BenchClient,
   workload: Workload,
   concurrency: number,
   phases: Phases,
-  signal: AbortSignal,
+  signal?: AbortSignal,
 ): Promise<Sample> {
-  if (phases.warmupMs > 0) await phase(client, workload, concurrency, phases.warmupMs, signal)
-  const timed = await phase(client, workload, concurrency, phases.durationMs, signal)
+  const options = (bound: PhaseBound): RunOptions => ({
+    concurrency,
+    warmup: NO_PHASE,
+    measure: bound,
+    checkEvery: 1,
+    ...(signal === undefined ? {} : { signal }),
+  })
+  if (phases.warmup.maxMs > 0 && phases.warmup.maxOps > 0) {
+    await runWorkers(options(phases.warmup), caller(client, workload, undefined))
+  }
+  const hist = createHistogram()
+  const timed = await runWorkers(options(phases.timed), caller(client, workload, hist))
   return Object.freeze({
-    qps: (timed.latencies.length / timed.ms) * 1000,
-    p50Ms: percentile(timed.latencies, 50),
-    p99Ms: percentile(timed.latencies, 99),
-    queries: timed.latencies.length,
+    qps: timed.opsPerSec,
+    p50Ms: hist.percentile(50) / 1000,
+    p99Ms: hist.percentile(99) / 1000,
+    queries: timed.ops,
+    ms: timed.ms,
   })
 }
 
-interface PhaseResult {
-  /** Latencies of the calls that completed within the phase, ms. */
-  readonly latencies: number[]
-  readonly ms: number
-}
-
-async function phase(
+/**
+ * A caller loops one query at a time and checks every result; the latency of a call is recorded
+ * only while `hist` is given and the phase is still running.
+ */
+function caller(
   client: BenchClient,
   workload: Workload,
-  concurrency: number,
-  ms: number,
-  signal: AbortSignal,
-): Promise<PhaseResult> {
-  signal.throwIfAborted()
-  const latencies: number[] = []
-  const started = performance.now()
-  let stoppedAt = Number.NaN
-  let stopped = false
-  const stop = () => {
-    if (stopped) return
-    stopped = true
-    stoppedAt = performance.now()
-  }
-  const timer = setTimeout(stop, ms)
-  timer.unref()
-  signal.addEventListener('abort', stop, { once: true })
-  const stallMs = 5 * ms + 15_000
-  let stallTimer: NodeJS.Timeout | undefined
-  const stalled = new Promise<never>((_, reject) => {
-    stallTimer = setTimeout(() => {
-      stop()
-      reject(
-        new CliError(ExitCode.unreachable, `a run stalled: ${latencies.length} queries in ${stallMs} ms`),
-      )
-    }, stallMs)
-    stallTimer.unref()
-  })
-  const caller = async (): Promise<void> => {
+  hist: RecordableHistogram | undefined,
+): (ctl: RunControl) => Promise<void> {
+  return async (ctl) => {
     try {
-      while (!stopped) {
+      while (!ctl.stopped) {
         const params = workload.params()
-        const t = performance.now()
-        const rows = await client.run(workload.text, params)
-        const elapsed = performance.now() - t
+        const start = performance.now()
+        const rows = await client.run(workload, params)
+        const us = (performance.now() - start) * 1000
         workload.check(rows, params)
-        if (!stopped) latencies.push(elapsed)
+        if (hist !== undefined && !ctl.stopped) hist.record(Math.max(1, Math.round(us)))
+        ctl.tick()
       }
     } catch (err) {
-      stop() // the run has failed: the others stop too
+      // Stop the other callers too: the run has failed and the pool is about to be closed.
+      ctl.stopped = true
       throw err
     }
   }
-  try {
-    const callers: Promise<void>[] = []
-    for (let i = 0; i < concurrency; i++) callers.push(caller())
-    await Promise.race([Promise.all(callers), stalled])
-  } finally {
-    clearTimeout(timer)
-    clearTimeout(stallTimer)
-    signal.removeEventListener('abort', stop)
-  }
-  signal.throwIfAborted()
-  return { latencies, ms: stoppedAt - started }
 }

@@ -1,6 +1,6 @@
 /** The report of `berth bench`: its JSON shape and its rendering for people. */
 import type { BenchLibrary, LibraryName } from './bench-clients.js'
-import type { Sample } from './bench-measure.js'
+import { type CellSample, type SampleTable, cellKey } from './bench-rounds.js'
 import type { Workload, WorkloadName } from './bench-workloads.js'
 import {
   type PairedRatio,
@@ -27,7 +27,7 @@ export interface BenchCell {
   readonly workload: WorkloadName
   readonly concurrency: number
   /** One entry per round; null for a run that failed. */
-  readonly runs: readonly (Sample | null)[]
+  readonly runs: readonly (CellSample | null)[]
   /** Median queries/s over the runs; null when a run failed. */
   readonly medianQps: number | null
 }
@@ -52,8 +52,8 @@ export interface BenchReport {
   readonly exitCode: number
 }
 
-/** The pairs whose ratios are reported, as in bench:pg. */
-const PAIRS: readonly (readonly [LibraryName, LibraryName])[] = [
+/** The pairs whose ratios are reported, here and in bench:pg. */
+export const PAIRS: readonly (readonly [LibraryName, LibraryName])[] = [
   ['berth', 'pg-pool'],
   ['berth', 'postgres.js'],
   ['berth-nopipe', 'pg-pool'],
@@ -66,13 +66,7 @@ const SHORT: Record<LibraryName, string> = {
   'postgres.js': 'postgres.js',
 }
 
-/** Samples by library, workload and concurrency, one per round. */
-export type SampleTable = Map<string, (Sample | null)[]>
-
-export function cellKey(library: LibraryName, workload: WorkloadName, concurrency: number): string {
-  return `${library}|${workload}|${concurrency}`
-}
-
+/** The report of one bench run: medians per cell, and the paired ratios of {@link PAIRS}. */
 export function buildReport(
   target: string,
   serverVersion: string,
@@ -102,7 +96,7 @@ export function buildReport(
         const rb = samples.get(cellKey(b, workload, concurrency))
         if (ra === undefined || rb === undefined) continue
         // a failed run (null) drops out of the pairing: NaN ratios are skipped
-        const qps = (runs: (Sample | null)[]) => runs.map((s) => s?.qps ?? Number.NaN)
+        const qps = (runs: (CellSample | null)[]) => runs.map((s) => s?.qps ?? Number.NaN)
         ratios.push({ a, b, workload, concurrency, ...pairedRatio(qps(ra), qps(rb)) })
       }
     }
@@ -119,6 +113,7 @@ export function buildReport(
   }
 }
 
+/** `r` as text for a terminal: ASCII tables of queries/s, latency and paired ratios. */
 export function renderBenchReport(r: BenchReport, workloads: Record<WorkloadName, Workload>): string {
   const s = r.settings
   const cols = s.concurrency.map((c) => `c=${c}`)
@@ -157,7 +152,7 @@ export function renderBenchReport(r: BenchReport, workloads: Record<WorkloadName
         measured.map((l) => [
           l.label,
           ...s.concurrency.map((c) => {
-            const runs = (cell(l.name, w, c)?.runs ?? []).filter((x): x is Sample => x !== null)
+            const runs = (cell(l.name, w, c)?.runs ?? []).filter((x): x is CellSample => x !== null)
             if (runs.length === 0) return 'error'
             return `${formatMs(median(runs.map((x) => x.p50Ms)))} / ${formatMs(median(runs.map((x) => x.p99Ms)))}`
           }),
@@ -178,7 +173,7 @@ export function renderBenchReport(r: BenchReport, workloads: Record<WorkloadName
   )
   if (ratioRows.length > 0) {
     out.push('')
-    out.push('Ratios of queries/s, paired by round: median (min-max, rounds ahead)')
+    out.push('Ratios of queries/s, paired by round: median (min-max) rounds ahead/rounds')
     out.push(textTable(['', ...cols], ratioRows))
   }
   if (r.problems.length > 0) {

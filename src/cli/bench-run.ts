@@ -5,15 +5,9 @@
  * schema, and reports medians and paired ratios.
  */
 import type { PgPool } from '../pg/pg-pool.js'
-import { type BenchLibrary, type LibraryName, loadLibraries } from './bench-clients.js'
-import { measure } from './bench-measure.js'
-import {
-  type BenchSettings,
-  type SampleTable,
-  buildReport,
-  cellKey,
-  renderBenchReport,
-} from './bench-report.js'
+import { type LibraryName, loadLibraries } from './bench-clients.js'
+import { type BenchSettings, buildReport, renderBenchReport } from './bench-report.js'
+import { openBenchAdmin, runRounds } from './bench-rounds.js'
 import {
   type WorkloadName,
   benchSchemaName,
@@ -24,7 +18,7 @@ import {
 import { CliError } from './cli-error.js'
 import { type CommandIo, reportFailure } from './command-io.js'
 import { ExitCode } from './exit-codes.js'
-import { type PgTarget, openPool, resolveTarget, secretsOf } from './pg-target.js'
+import { type PgTarget, resolveTarget, secretsOf } from './pg-target.js'
 
 export interface BenchOptions extends Omit<BenchSettings, 'workloads'> {
   readonly workloads: readonly WorkloadName[]
@@ -35,8 +29,11 @@ export interface BenchOptions extends Omit<BenchSettings, 'workloads'> {
   readonly json: boolean
 }
 
-const CLOSE_WAIT_MS = 5_000
-
+/**
+ * Runs `berth bench` against `url` and prints the report on `io.stdout` (progress on stderr).
+ *
+ * @returns the exit status: 0, 1 when a run failed or a pool misbehaved, or the failure's status
+ */
 export async function runBench(url: string, options: BenchOptions, io: CommandIo): Promise<number> {
   let target: PgTarget | undefined
   let admin: PgPool | undefined
@@ -45,7 +42,7 @@ export async function runBench(url: string, options: BenchOptions, io: CommandIo
   try {
     target = resolveTarget(url, { connectTimeout: options.connectTimeoutMs }, io.env)
     const schemaName = benchSchemaName()
-    const workloads = createWorkloads(schemaName, options.rows)
+    const workloads = createWorkloads(`${schemaName}.accounts`, options.rows)
     const needsTable = options.workloads.some((w) => workloads[w].needsTable)
     if (needsTable && !target.local && !options.yes) {
       throw new CliError(
@@ -54,17 +51,7 @@ export async function runBench(url: string, options: BenchOptions, io: CommandIo
       )
     }
     const applicationName = `berth bench ${process.pid}`
-    admin = await openPool(target, {
-      name: 'bench-admin',
-      maxConns: 1,
-      minConns: 0,
-      minIdleConns: 0,
-      pipeline: false,
-      budgetCheck: false,
-      applicationName: `${applicationName} admin`,
-      connectTimeout: options.connectTimeoutMs,
-      acquireTimeout: options.connectTimeoutMs + 5_000,
-    })
+    admin = await openBenchAdmin(target, applicationName, options.connectTimeoutMs)
     const db = admin
     const info = (await db.queryRow(SERVER_QUERY)) as Record<string, unknown>
     const serverVersion = String(info['server_version'])
@@ -91,25 +78,20 @@ export async function runBench(url: string, options: BenchOptions, io: CommandIo
       schema = schemaName
       for (const statement of seedStatements(schemaName, options.rows)) await db.exec(statement)
     }
-    const samples: SampleTable = new Map()
-    const problems: string[] = []
-    for (let round = 0; round < options.runs; round++) {
-      for (const w of options.workloads) {
-        for (const c of options.concurrency) {
-          for (const lib of rotate(measured, round)) {
-            const where = `${lib.name} ${w} c=${c} run ${round + 1}/${options.runs}`
-            const sample = await measureCell(lib, workloads[w], c, options, io.signal, where, problems, log)
-            const left = await sessionsGone(db, applicationName, io.signal)
-            if (left > 0)
-              problems.push(
-                `${where}: ${left} connection(s) still open ${CLOSE_WAIT_MS / 1000} s after close`,
-              )
-            const key = cellKey(lib.name, w, c)
-            samples.set(key, [...(samples.get(key) ?? []), sample])
-          }
-        }
-      }
-    }
+    const { samples, problems } = await runRounds(
+      {
+        libraries: measured,
+        workloads: options.workloads.map((w) => workloads[w]),
+        concurrency: options.concurrency,
+        runs: options.runs,
+        phases: {
+          warmup: { maxMs: options.warmupMs, maxOps: Number.POSITIVE_INFINITY },
+          timed: { maxMs: options.durationMs, maxOps: Number.POSITIVE_INFINITY },
+        },
+        size: options.size,
+      },
+      { admin: db, applicationName, log, signal: io.signal },
+    )
     const report = buildReport(
       target.target,
       serverVersion,
@@ -142,59 +124,6 @@ const SERVER_QUERY = `select current_setting('server_version') as server_version
   current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
     - coalesce(current_setting('reserved_connections', true), '0')::int as available,
   (select count(*)::int from pg_stat_activity where backend_type = 'client backend') as in_use`
-
-async function measureCell(
-  lib: BenchLibrary,
-  workload: ReturnType<typeof createWorkloads>[WorkloadName],
-  concurrency: number,
-  options: BenchOptions,
-  signal: AbortSignal,
-  where: string,
-  problems: string[],
-  log: (line: string) => void,
-) {
-  const client = lib.make()
-  try {
-    const s = await measure(client, workload, concurrency, options, signal)
-    log(
-      `  ${where.padEnd(34)} ${Math.round(s.qps).toString().padStart(7)} q/s  ` +
-        `p50 ${s.p50Ms.toFixed(2)} ms  p99 ${s.p99Ms.toFixed(2)} ms`,
-    )
-    return s
-  } catch (err) {
-    if (signal.aborted) throw signal.reason
-    const message = err instanceof Error ? err.message : String(err)
-    problems.push(`${where}: ${message.split('\n')[0]}`)
-    log(`  ${where.padEnd(34)} FAILED: ${message.split('\n')[0]}`)
-    return null
-  } finally {
-    await Promise.race([client.close().catch(() => {}), delay(10_000)])
-  }
-}
-
-/** Waits (bounded) until the bench's own sessions are gone, so one library's teardown does not overlap the next run. */
-async function sessionsGone(db: PgPool, applicationName: string, signal: AbortSignal): Promise<number> {
-  const deadline = performance.now() + CLOSE_WAIT_MS
-  for (;;) {
-    const row = await db.queryRow<{ n: number }>(
-      'select count(*)::int as n from pg_stat_activity where application_name = $1',
-      [applicationName],
-    )
-    const n = row?.n ?? 0
-    if (n === 0 || performance.now() > deadline || signal.aborted) return n
-    await delay(20)
-  }
-}
-
-function rotate<T>(items: readonly T[], round: number): T[] {
-  if (items.length === 0) return []
-  const k = round % items.length
-  return [...items.slice(k), ...items.slice(0, k)]
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref())
-}
 
 function settingsOf(o: BenchOptions): BenchSettings {
   return {

@@ -1,7 +1,8 @@
 /**
- * The workloads of `berth bench`, the same three as `npm run bench:pg`: `select 1`, a primary-key
- * select and a ten-row range select on a table of accounts. The table lives in a schema of its own
- * that the bench creates on the target server and drops at the end.
+ * The workloads of `berth bench` and `npm run bench:pg`: `select 1`, a primary-key select and a
+ * ten-row range select on a table of accounts. `berth bench` puts the table in a schema of its own
+ * that it creates on the target server and drops at the end; bench:pg uses a plain `accounts` on
+ * its throwaway server.
  */
 import { randomBytes } from 'node:crypto'
 import { BerthError } from '../core/errors.js'
@@ -18,6 +19,8 @@ export interface Workload {
   readonly needsTable: boolean
   /** The SQL with `$n` parameters, as every library sends it. */
   readonly text: string
+  /** `text` as a tagged template, for postgres.js (see {@link SqlTemplate}). */
+  readonly template: SqlTemplate
   /** Parameters of one call. */
   params(): unknown[] | undefined
   /** Throws WrongResultError unless `rows` answer `params`. */
@@ -38,6 +41,31 @@ export class WrongResultError extends BerthError {
   }
 }
 
+/**
+ * A statement in the form a tagged template call hands to its tag: the literal parts, and for each
+ * gap the index of the parameter that fills it (`$1` is 0). `strings` is one frozen array with a
+ * `raw` property, made once per workload, as a literal template at one call site is, so that a
+ * library that caches by the array (postgres.js keeps a stack per template) treats every call as
+ * the same template.
+ */
+export interface SqlTemplate {
+  readonly strings: TemplateStringsArray
+  readonly slots: readonly number[]
+}
+
+/**
+ * Splits `$n` placeholders out of `text`. A parameter used twice fills two gaps, as a tagged
+ * template would have to write it. (`$n` inside a quoted literal would be split too: the
+ * workloads here have none.)
+ */
+export function sqlTemplate(text: string): SqlTemplate {
+  const parts = text.split(/\$(\d+)/)
+  const strings = parts.filter((_, i) => i % 2 === 0)
+  const slots = parts.filter((_, i) => i % 2 === 1).map((n) => Number(n) - 1)
+  Object.defineProperty(strings, 'raw', { value: Object.freeze([...strings]) })
+  return { strings: Object.freeze(strings) as unknown as TemplateStringsArray, slots: Object.freeze(slots) }
+}
+
 const RANGE = 10
 
 /** A schema name no one else uses: `berth_bench_<pid>_<random>`. */
@@ -45,11 +73,12 @@ export function benchSchemaName(): string {
   return `berth_bench_${process.pid}_${randomBytes(4).toString('hex')}`
 }
 
-export function createWorkloads(schema: string, rows: number): Record<WorkloadName, Workload> {
-  const table = `${schema}.accounts`
+/** The three workloads on `table` (e.g. `accounts`, `my_schema.accounts`) of `rows` accounts. */
+export function createWorkloads(table: string, rows: number): Record<WorkloadName, Workload> {
   const randomId = (hi: number) => 1 + Math.floor(Math.random() * hi)
+  const withTemplate = (w: Omit<Workload, 'template'>): Workload => ({ ...w, template: sqlTemplate(w.text) })
   return {
-    select1: {
+    select1: withTemplate({
       name: 'select1',
       title: 'select 1',
       needsTable: false,
@@ -59,8 +88,8 @@ export function createWorkloads(schema: string, rows: number): Record<WorkloadNa
         if (result.length !== 1 || result[0]!['?column?'] !== 1)
           throw new WrongResultError('select1', params, result)
       },
-    },
-    pk: {
+    }),
+    pk: withTemplate({
       name: 'pk',
       title: 'primary-key select',
       needsTable: true,
@@ -72,8 +101,8 @@ export function createWorkloads(schema: string, rows: number): Record<WorkloadNa
           throw new WrongResultError('pk', params, result)
         }
       },
-    },
-    range: {
+    }),
+    range: withTemplate({
       name: 'range',
       title: `${RANGE}-row select`,
       needsTable: true,
@@ -84,27 +113,32 @@ export function createWorkloads(schema: string, rows: number): Record<WorkloadNa
         const inRange = result.every((r) => (r['id'] as number) >= lo && (r['id'] as number) < lo + RANGE)
         if (result.length !== RANGE || !inRange) throw new WrongResultError('range', params, result)
       },
-    },
+    }),
   }
 }
 
 /**
- * Creates the schema and its table of `rows` accounts. The table is unlogged: it writes no WAL to
- * ship to replicas, and nothing of it needs to survive a crash.
+ * `berth bench`'s table: a schema of its own and in it `accounts`, unlogged (it writes no WAL to
+ * ship to replicas, and nothing of it needs to survive a crash).
  */
 export function seedStatements(schema: string, rows: number): string[] {
+  const table = `${schema}.accounts`
+  return [`create schema ${schema}`, ...accountsTable(table, rows, 'unlogged'), `analyze ${table}`]
+}
+
+/** Creates `table` and fills it with accounts 1..`rows`; the caller adds what goes around it. */
+export function accountsTable(table: string, rows: number, persistence: 'logged' | 'unlogged'): string[] {
   return [
-    `create schema ${schema}`,
-    `create unlogged table ${schema}.accounts (${ACCOUNT_COLUMNS})`,
-    `insert into ${schema}.accounts (id, name, balance) select i, 'account ' || i, ` +
+    `create ${persistence === 'unlogged' ? 'unlogged ' : ''}table ${table} (${ACCOUNT_COLUMNS})`,
+    `insert into ${table} (id, name, balance) select i, 'account ' || i, ` +
       `round((random() * 100000)::numeric, 2) from generate_series(1, ${rows}) i`,
-    `analyze ${schema}.accounts`,
   ]
 }
 
 const ACCOUNT_COLUMNS =
   'id integer primary key, name text not null, balance numeric(12, 2) not null, created_at timestamptz not null default now()'
 
+/** Drops `berth bench`'s schema and its table. */
 export function dropStatement(schema: string): string {
   return `drop schema if exists ${schema} cascade`
 }

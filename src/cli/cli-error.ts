@@ -15,6 +15,17 @@ export class CliError extends BerthError {
   }
 }
 
+/**
+ * In `berth bench`, a library that is not installed (postgres.js, an optional peer) was asked to
+ * make a client. The bench lists such a library as unavailable and never measures it, so seeing
+ * this is a bug in the bench. What to do: report it; `npm install postgres` to compare with it.
+ */
+export class BenchLibraryUnavailableError extends BerthError {
+  constructor(library: string) {
+    super('BERTH_BENCH_UNAVAILABLE', `${library} is not installed`)
+  }
+}
+
 /** A bad command line: unknown option, value out of range, missing argument. */
 export function usageError(message: string): CliError {
   return new CliError(ExitCode.usage, message)

@@ -1,4 +1,7 @@
-/** Small statistics for the CLI's measurements: medians, percentiles, paired ratios. */
+/**
+ * Small statistics for the CLI's measurements and for bench/ (through bench/harness.ts): medians,
+ * percentiles, paired ratios, and the formatting of rates and ratios.
+ */
 
 /** Latency samples summarised, in ms. */
 export interface LatencySummaryMs {
@@ -64,12 +67,34 @@ export function pairedRatio(a: readonly number[], b: readonly number[]): PairedR
   })
 }
 
-/** `12.3k`, `1.05M`, `950`: three significant digits. */
-export function formatRate(perSecond: number): string {
-  if (!Number.isFinite(perSecond)) return '-'
-  if (perSecond >= 1e6) return `${(perSecond / 1e6).toPrecision(3)}M`
-  if (perSecond >= 1e3) return `${(perSecond / 1e3).toPrecision(3)}k`
+/**
+ * The characters a figure is written with: plain ASCII for the CLI's terminal output, typographic
+ * for the markdown of bench/RESULTS.md. Both spell the same figures the same way otherwise.
+ */
+export interface Glyphs {
+  /** After a ratio: `2.95x`. */
+  readonly times: string
+  /** Between a low and a high: `2.61-3.40`. */
+  readonly dash: string
+  /** In place of a figure that is missing (NaN, no runs). */
+  readonly none: string
+}
+
+export const ASCII: Glyphs = Object.freeze({ times: 'x', dash: '-', none: '-' })
+export const TYPOGRAPHIC: Glyphs = Object.freeze({ times: '×', dash: '–', none: '–' })
+
+/** Operations per second with three significant figures and a k/M suffix: `1.23M`, `845k`, `950`. */
+export function formatRate(perSecond: number, g: Glyphs = ASCII): string {
+  if (!Number.isFinite(perSecond)) return g.none
+  const abs = Math.abs(perSecond)
+  if (abs >= 1e6) return `${(perSecond / 1e6).toPrecision(3)}M`
+  if (abs >= 1e3) return `${(perSecond / 1e3).toPrecision(3)}k`
   return perSecond.toPrecision(3)
+}
+
+/** A ratio as `3.12x` (`3.12×`). */
+export function formatRatio(ratio: number, g: Glyphs = ASCII): string {
+  return Number.isFinite(ratio) ? `${ratio.toFixed(2)}${g.times}` : g.none
 }
 
 /** Milliseconds for people: `0.21 ms`, `12.4 ms`, `1.20 s`. */
@@ -80,9 +105,13 @@ export function formatMs(ms: number): string {
   return `${(ms / 1000).toFixed(2)} s`
 }
 
-export function formatPaired(p: PairedRatio): string {
-  if (p.ratios.length === 0) return '-'
-  return `${p.median.toFixed(2)}x (${p.min.toFixed(2)}-${p.max.toFixed(2)}, ahead ${p.ahead}/${p.ratios.length})`
+/**
+ * A paired ratio for a table cell: `median (min-max) ahead/rounds`, e.g. `2.95x (2.61-3.40) 8/9`,
+ * where `8/9` is the number of rounds in which the first contender was ahead.
+ */
+export function formatPaired(p: PairedRatio, g: Glyphs = ASCII): string {
+  if (p.ratios.length === 0) return g.none
+  return `${formatRatio(p.median, g)} (${p.min.toFixed(2)}${g.dash}${p.max.toFixed(2)}) ${p.ahead}/${p.ratios.length}`
 }
 
 /** A plain-text table with aligned columns; the first column left-aligned, the others right. */

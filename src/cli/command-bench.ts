@@ -33,9 +33,10 @@ socket) it asks for --yes first. select1 alone writes nothing.
 The load is real: up to --size connections per library and as many queries as they can run.
 Point it at a test or staging server, not at production under traffic.
 
-Exit status: 0 ok, 1 a run failed or left connections open, 2 usage (or --yes missing),
-3 cannot connect, 4 bad URL, 5 login refused, 6 a statement was refused (e.g. no CREATE
-permission, a read-only replica: try --queries select1) or too few free connections.
+Exit status: 0 ok, 1 a run failed or a pool opened more than --size connections or left
+some open, 2 usage (or --yes missing), 3 cannot connect, 4 bad URL, 5 login refused, 6 a
+statement was refused (e.g. no CREATE permission, a read-only replica: try --queries
+select1) or too few free connections.
 
 Examples:
   berth bench postgres://localhost/postgres

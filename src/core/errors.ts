@@ -72,6 +72,8 @@ export const BERTH_ERROR_CODES = Object.freeze([
   // the berth command (berth bench, berth doctor, berth demo)
   'BERTH_CLI',
   'BERTH_BENCH_WRONG_RESULT',
+  'BERTH_BENCH_UNAVAILABLE',
+  'BERTH_BENCH_STALLED',
   'BERTH_DEMO_NOT_FOUND',
   'BERTH_DEMO_CONFLICT',
   'BERTH_DEMO_BAD_REQUEST',

@@ -30,9 +30,18 @@ export {
 export type { LatencySummary } from './latency-histogram.js'
 export { LatencyHistogram } from './latency-histogram.js'
 export { Lease } from './lease.js'
+export {
+  type CloseOptions,
+  type Closeable,
+  checkCloseOptions,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  Lifecycle,
+  type LifecycleState,
+} from './lifecycle.js'
+export type { ManagedOwner, OwnerHealth, OwnerStats } from './owner.js'
 export type { AcquireOptions } from './acquire-options.js'
 export type { LeakReport } from './leak-detector.js'
-export { type CloseOptions, Pool, type PoolEvents } from './pool.js'
+export { Pool, type PoolEvents } from './pool.js'
 export type { DestroyReason } from './pool-entry.js'
 export type { PoolOptions, ValidateResult } from './pool-options.js'
 export type { PoolCounters, PoolState, PoolStats } from './pool-stats.js'

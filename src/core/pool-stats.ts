@@ -1,8 +1,10 @@
 import type { LatencySummary } from './latency-histogram.js'
 import type { DestroyReason } from './pool-entry.js'
 
-/** The lifecycle state of a pool. */
-export type PoolState = 'open' | 'closing' | 'destroying' | 'closed'
+import type { LifecycleState } from './lifecycle.js'
+
+/** The lifecycle state of a pool (the same states as every owner's). */
+export type PoolState = LifecycleState
 
 /** Monotonic counters of a pool, since it was made. */
 export interface PoolCounters {

@@ -56,7 +56,7 @@ export class DemoMonitor {
   state(): DemoState {
     const load = this.#o.load.snapshot()
     const pool = this.#o.channelPool
-    const clientState = pool.state()
+    const clientState = pool.connectivity()
     const health = new Map(clientState.backends.map((b) => [b.address, b.health]))
     const stats = pool.stats()
     const channelPool: DemoChannelPool = Object.freeze({
@@ -144,7 +144,7 @@ export class DemoMonitor {
 
   #watchRotation(): void {
     const byAddress = new Map(this.#o.backends.map((b) => [b.address, b.id]))
-    for (const b of this.#o.channelPool.state().backends) {
+    for (const b of this.#o.channelPool.connectivity().backends) {
       const now = `${b.health}/${b.inRotation}`
       const was = this.#rotation.get(b.address)
       this.#rotation.set(b.address, now)

@@ -1,10 +1,10 @@
-/** What a channel pool reports: `state()` for health endpoints, `stats()` for metrics. */
+/** What a channel pool reports: `connectivity()` for health endpoints, `stats()` for metrics. */
 import type { PoolStats } from '../core/pool-stats.js'
 import type { BackendHealth } from './health-watch.js'
 import type { CallMetricsSnapshot } from './interceptor-metrics.js'
 import type { ConnectivityName } from './pool-channel.js'
 
-/** One channel in `state()`. */
+/** One channel in `connectivity()`. */
 export interface ChannelSummary {
   readonly id: number
   readonly state: ConnectivityName
@@ -13,7 +13,7 @@ export interface ChannelSummary {
   readonly ageMs: number
 }
 
-/** One backend address in `state()`. */
+/** One backend address in `connectivity()`. */
 export interface BackendSummary {
   readonly address: string
   /** From the health check (`'UNKNOWN'` without one). */
@@ -22,7 +22,8 @@ export interface BackendSummary {
   readonly inRotation: boolean
 }
 
-export interface ChannelPoolState {
+/** `ChannelPool.connectivity()`: named apart from the lifecycle `state`. */
+export interface ChannelPoolConnectivity {
   /** The best state of any channel: READY when at least one can take calls now. */
   readonly state: ConnectivityName
   readonly ready: boolean
@@ -32,10 +33,16 @@ export interface ChannelPoolState {
   readonly resolutionError: string | undefined
 }
 
+/** @deprecated renamed `ChannelPoolConnectivity` (it is not the lifecycle state). */
+export type ChannelPoolState = ChannelPoolConnectivity
+
 export interface ChannelPoolStats {
   readonly name: string
+  /** The lifecycle state: open, closing, destroying, closed. */
+  readonly state: PoolStats['state']
   readonly target: string
   readonly size: number | 'auto'
+  /** @deprecated the same as `state`. */
   readonly poolState: PoolStats['state']
   readonly channels: number
   readonly channelsByState: Readonly<Record<ConnectivityName, number>>
@@ -58,7 +65,5 @@ export interface ChannelPoolStats {
   readonly calls: CallMetricsSnapshot | undefined
 }
 
-export interface ChannelPoolCloseOptions {
-  /** How long calls in flight may take to finish before channels are closed under them. Default 30000. */
-  timeoutMs?: number
-}
+/** The close options every owner takes (`timeoutMs`, `signal`). */
+export type { CloseOptions as ChannelPoolCloseOptions } from '../core/lifecycle.js'

@@ -17,6 +17,7 @@ import {
   credentials as grpcCredentials,
 } from '@grpc/grpc-js'
 import { InvalidOptionError, PoolClosedError } from '../core/errors.js'
+import { Lifecycle } from '../core/lifecycle.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { Pool } from '../core/pool.js'
 import { AddressBook } from './address-book.js'
@@ -31,6 +32,7 @@ import { waitForReady } from './channel-pool-ready.js'
 import type {
   BackendSummary,
   ChannelPoolCloseOptions,
+  ChannelPoolConnectivity,
   ChannelPoolState,
   ChannelPoolStats,
   ChannelSummary,
@@ -69,7 +71,7 @@ const ZERO_STATES: Record<ConnectivityName, number> = {
   SHUTDOWN: 0,
 }
 
-export class ChannelPool {
+export class ChannelPool extends Lifecycle {
   readonly name: string
   /** The target as given (arrays joined with commas). */
   readonly target: string
@@ -93,10 +95,10 @@ export class ChannelPool {
   #retired = { reconnects: 0, failures: 0, kicks: 0 }
   #streamCap: number | undefined
   #nextChannelId = 0
-  #closed: Promise<void> | undefined
 
   /** @throws InvalidOptionError, InvalidTargetError, InsecureChannelError */
   constructor(target: string | readonly string[], options: ChannelPoolOptions = {}) {
+    super()
     this.#o = resolveChannelPoolOptions(options)
     const o = this.#o
     this.#parsed = parseTarget(target)
@@ -185,7 +187,7 @@ export class ChannelPool {
    */
   client<C extends Client>(ctor: ClientConstructor<C>, options: { interceptors?: Interceptor[] } = {}): C {
     if (typeof ctor !== 'function') throw new InvalidOptionError('client', ctor, 'a grpc-js client class')
-    if (this.#closed !== undefined) throw new PoolClosedError(this.#context())
+    if (this.state !== 'open') throw new PoolClosedError(this.#context())
     const interceptors = [...this.#interceptors, ...(options.interceptors ?? [])]
     return new ctor(this.target, this.#credentials, { channelOverride: this.#facade, interceptors })
   }
@@ -203,7 +205,7 @@ export class ChannelPool {
   setAddresses(addresses: readonly string[]): void {
     if (this.#book === undefined)
       throw new UnsupportedOperationError(`setAddresses() does not apply to xds target ${this.target}`)
-    if (this.#closed !== undefined) throw new PoolClosedError(this.#context())
+    if (this.state !== 'open') throw new PoolClosedError(this.#context())
     const parsed = parseTarget(addresses)
     if (parsed.kind === 'xds') throw new InvalidTargetError(addresses, 'xds: is not an address')
     this.#dns?.stop()
@@ -219,14 +221,14 @@ export class ChannelPool {
         pool: this.#pool,
         channels: this.#channels,
         watchers: this.#watchers,
-        closedError: () => (this.#closed === undefined ? undefined : new PoolClosedError(this.#context())),
+        closedError: () => (this.state === 'open' ? undefined : new PoolClosedError(this.#context())),
       },
       options,
     )
   }
 
-  /** A summary for health endpoints and dashboards. */
-  state(): ChannelPoolState {
+  /** Connectivity, channel by channel and backend by backend: a summary for health endpoints and dashboards. */
+  connectivity(): ChannelPoolConnectivity {
     const now = Date.now()
     let best: ConnectivityName = 'SHUTDOWN'
     const channels: ChannelSummary[] = []
@@ -242,7 +244,7 @@ export class ChannelPool {
         }),
       )
     }
-    if (best === 'SHUTDOWN' && this.#closed === undefined) best = 'CONNECTING'
+    if (best === 'SHUTDOWN' && this.state === 'open') best = 'CONNECTING'
     const health = this.#health?.snapshot() ?? {}
     const unhealthy = new Set(this.#book?.unhealthy ?? [])
     const backends = (this.#book?.addresses ?? []).map((address) =>
@@ -276,7 +278,8 @@ export class ChannelPool {
       name: this.name,
       target: this.target,
       size: this.#o.size,
-      poolState: pool.state,
+      state: this.state,
+      poolState: this.state,
       channels: this.#channels.size,
       channelsByState: Object.freeze(byState),
       callsInFlight: inFlight,
@@ -296,32 +299,34 @@ export class ChannelPool {
   }
 
   /**
-   * Graceful: new calls fail at once (typed, UNAVAILABLE with `cause` PoolClosedError), calls in
-   * flight finish, then the channels close. After `timeoutMs` the channels close under the calls
-   * still running. Idempotent.
+   * Graceful (`close()` from the Lifecycle base): new calls fail at once (typed, UNAVAILABLE with
+   * `cause` PoolClosedError), calls in flight finish, then the channels close. The base's deadline
+   * (`timeoutMs`, default 30000) closes the channels under the calls still running.
    */
-  close(options: ChannelPoolCloseOptions = {}): Promise<void> {
-    if (this.#closed === undefined) {
-      this.#stopSources()
-      this.#closed = this.#pool
-        .close({ timeoutMs: options.timeoutMs ?? 30_000 })
-        .finally(() => this.#finish())
-      this.#notify()
-    }
-    return this.#closed
-  }
-
-  /** Forced: closes every channel now; calls in flight fail with CANCELLED/UNAVAILABLE. Idempotent. */
-  destroy(): Promise<void> {
+  protected override async onClose(): Promise<void> {
     this.#stopSources()
-    const destroyed = this.#pool.destroy().finally(() => this.#finish())
-    this.#closed ??= destroyed
     this.#notify()
-    return destroyed
+    try {
+      await this.#pool.close({ timeoutMs: Number.POSITIVE_INFINITY })
+    } finally {
+      this.#finish()
+    }
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
+  /** Forced: closes every channel now; calls in flight fail with CANCELLED/UNAVAILABLE. */
+  protected override async onDestroy(reason: unknown): Promise<void> {
+    this.#stopSources()
+    this.#notify()
+    try {
+      await this.#pool.destroy(reason)
+    } finally {
+      this.#finish()
+    }
+  }
+
+  /** Calls in flight, for the message of a close that timed out. */
+  protected override inUse(): number {
+    return this.#pool.stats().sharedLeases
   }
 
   // --- internals --------------------------------------------------------------------------
@@ -458,4 +463,11 @@ export function createChannelPool(
 }
 
 export type { ChannelPoolOptions }
-export type { BackendSummary, ChannelPoolCloseOptions, ChannelPoolState, ChannelPoolStats, ChannelSummary }
+export type {
+  BackendSummary,
+  ChannelPoolCloseOptions,
+  ChannelPoolConnectivity,
+  ChannelPoolState,
+  ChannelPoolStats,
+  ChannelSummary,
+}

@@ -20,6 +20,7 @@
  */
 import { type ChannelCredentials, type Client, type Interceptor, credentials } from '@grpc/grpc-js'
 import { BerthError, InternalError, InvalidOptionError, LeaseReleasedError } from '../core/errors.js'
+import { Lifecycle, type LifecycleState } from '../core/lifecycle.js'
 import type { ChannelPoolOptions } from './channel-pool-options.js'
 import { type ChannelPool, type ClientConstructor, createChannelPool } from './channel-pool.js'
 
@@ -60,7 +61,9 @@ export interface RegistryEntryStats {
 }
 
 export interface ChannelRegistryStats {
-  readonly state: 'open' | 'closing' | 'closed'
+  readonly name: string
+  /** The registry's lifecycle state. */
+  readonly state: LifecycleState
   /** Every pool not yet closed: active, idle and closing ones. */
   readonly entries: readonly RegistryEntryStats[]
   readonly active: number
@@ -143,7 +146,7 @@ let defaultCredentials: ChannelCredentials | undefined
 /** setTimeout fires at once for longer delays. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 
-export class ChannelRegistry {
+export class ChannelRegistry extends Lifecycle {
   readonly name: string
   readonly #idleCloseMs: number
   readonly #closeTimeoutMs: number
@@ -157,11 +160,10 @@ export class ChannelRegistry {
   #nextIdentity = 0
   #nextId = 0
   #idleClosed = 0
-  #closed: Promise<void> | undefined
-  #done = false
 
   /** @throws InvalidOptionError */
   constructor(options: ChannelRegistryOptions = {}) {
+    super()
     if (options === null || typeof options !== 'object')
       throw new InvalidOptionError('options', options, 'an object')
     this.name = options.name ?? 'channel-registry'
@@ -226,7 +228,8 @@ export class ChannelRegistry {
     )
     const count = (s: RegistryEntryState) => entries.filter((e) => e.state === s).length
     return Object.freeze({
-      state: this.#closed === undefined ? 'open' : this.#done ? 'closed' : 'closing',
+      name: this.name,
+      state: this.state,
       entries: Object.freeze(entries),
       active: count('active'),
       idle: count('idle'),
@@ -237,38 +240,29 @@ export class ChannelRegistry {
   }
 
   /**
-   * Closes every pool gracefully (see `ChannelPool.close`), held ones included; `acquire()` fails
-   * at once from now on. Idempotent: later calls return the first call's promise.
-   * @param options.timeoutMs how long calls in flight may take to finish, in ms. Default 30000.
+   * Graceful (`close()` from the Lifecycle base): closes every pool (see `ChannelPool.close`), held
+   * ones included; `acquire()` fails at once from now on. At the base's deadline (`timeoutMs`,
+   * default 30000) the pools still closing are destroyed.
    */
-  close(options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#closed !== undefined) return this.#closed
-    let timeoutMs: number
-    try {
-      timeoutMs = duration('timeoutMs', options.timeoutMs, 30_000)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    for (const e of [...this.#entries.values()]) this.#move(e, 'closing', timeoutMs)
-    this.#closed = Promise.all([...this.#closing].map((e) => e.closed)).then(() => {
-      this.#done = true
-    })
-    return this.#closed
+  protected override onClose(): Promise<void> {
+    // No deadline of their own: the base's deadline destroys what is left.
+    for (const e of [...this.#entries.values()]) this.#move(e, 'closing', Number.POSITIVE_INFINITY)
+    return this.#allClosed()
   }
 
-  /** Forced: closes every pool now, failing calls in flight. Idempotent. */
-  destroy(): Promise<void> {
-    const closed = this.close()
-    for (const e of this.#closing) e.pool.destroy().catch(noop)
-    return closed
+  /** Forced: closes every pool now, failing calls in flight. */
+  protected override onDestroy(reason: unknown): Promise<void> {
+    for (const e of [...this.#entries.values()]) this.#move(e, 'closing', Number.POSITIVE_INFINITY)
+    for (const e of this.#closing) e.pool.destroy(reason).catch(noop)
+    return this.#allClosed()
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
+  async #allClosed(): Promise<void> {
+    await Promise.all([...this.#closing].map((e) => e.closed))
   }
 
   #entryFor(target: string | readonly string[], options: ChannelPoolOptions): Entry {
-    if (this.#closed !== undefined) throw new RegistryClosedError(this.name)
+    if (this.state !== 'open') throw new RegistryClosedError(this.name)
     if (options === null || typeof options !== 'object')
       throw new InvalidOptionError('options', options, 'channel pool options')
     const merged: ChannelPoolOptions = { ...this.#defaults, ...options }
@@ -279,7 +273,7 @@ export class ChannelRegistry {
     const key = `${targetKey}\n${credentialsId}\n${this.#fingerprint(merged)}`
     const found = this.#entries.get(key)
     // Someone closed the pool itself rather than releasing it: hand out a fresh one.
-    if (found !== undefined && found.pool.stats().poolState !== 'open') this.#move(found, 'closing')
+    if (found !== undefined && found.pool.state !== 'open') this.#move(found, 'closing')
     else if (found !== undefined) return found
     const e: Entry = {
       id: ++this.#nextId,

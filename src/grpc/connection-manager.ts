@@ -280,14 +280,14 @@ export class ConnectionManager {
     const closedState =
       this.#state === 'closed' ? 'closed' : this.#state === 'closing' ? 'closing' : undefined
     if (m.kind === 'grpc') {
-      const s = m.r.state()
+      const s = m.r.connectivity()
       const st = m.r.stats()
-      const open = st.poolState === 'open'
+      const open = m.r.state === 'open'
       const ready = open && s.ready
       return Object.freeze({
         kind: m.kind,
         ready,
-        state: open ? (ready ? 'ready' : 'connecting') : st.poolState === 'closed' ? 'closed' : 'closing',
+        state: open ? (ready ? 'ready' : 'connecting') : m.r.state === 'closed' ? 'closed' : 'closing',
         detail: Object.freeze({
           connectivity: s.state,
           channels: s.channels.length,

@@ -8,6 +8,7 @@
 export {
   type BackendSummary,
   type ChannelPoolCloseOptions,
+  type ChannelPoolConnectivity,
   type ChannelPoolState,
   type ChannelPoolStats,
   type ChannelSummary,

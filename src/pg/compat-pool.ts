@@ -1,7 +1,7 @@
-import { EventEmitter } from 'node:events'
 import type pg from 'pg'
 import { InvalidOptionError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
+import { Lifecycle } from '../core/lifecycle.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { Pool as CorePool } from '../core/pool.js'
 import { CompatClientReleasedError, CompatPoolEndedError } from './errors.js'
@@ -22,13 +22,11 @@ type Callback<T> = (err: Error | undefined, result?: T) => void
  * clients handed out are wrappers around pg.Client (berth does not patch driver objects): `query`,
  * `release`, `escapeIdentifier`, `escapeLiteral`, `on`/`off` for notifications, and `raw`.
  */
-export class Pool extends EventEmitter {
+export class Pool extends Lifecycle {
   /** The options as given (password non-enumerable). */
   readonly options: Readonly<pg.PoolConfig>
-  /** True once `end()` was called. */
-  ending = false
-  /** True once `end()` has finished. */
-  ended = false
+  /** The name berth's errors and stats give this pool. */
+  readonly name = 'pg.Pool'
   readonly #pool: CorePool<pg.Client>
   readonly #wrappers = new WeakMap<pg.Client, PoolClient>()
   readonly #connectTimeoutMs: number
@@ -76,6 +74,16 @@ export class Pool extends EventEmitter {
       maxLifetimeJitterMs: 0, // pg.Pool's maxLifetimeSeconds is exact
       acquireTimeoutMs: this.#connectTimeoutMs,
     })
+  }
+
+  /** True once `end()` (or `close()`, `destroy()`) was called. */
+  get ending(): boolean {
+    return this.state !== 'open'
+  }
+
+  /** True once `end()` has finished. */
+  get ended(): boolean {
+    return this.state === 'closed'
   }
 
   /** Clients open (idle, checked out, or connecting). */
@@ -168,18 +176,27 @@ export class Pool extends EventEmitter {
   end(callback?: (err?: Error) => void): Promise<void> | undefined {
     let p: Promise<void>
     if (this.ending) p = Promise.reject(new CompatPoolEndedError())
-    else {
-      this.ending = true
-      p = this.#pool.close().then(() => {
-        this.ended = true
-      })
-    }
+    else p = this.close()
     if (callback === undefined) return p
     p.then(
       () => callback(),
       (err: Error) => callback(err),
     )
     return undefined
+  }
+
+  /** Drain for `end()`/`close()`: the base owns the deadline (default 30000 ms). */
+  protected override onClose(): Promise<void> {
+    return this.#pool.close({ timeoutMs: Number.POSITIVE_INFINITY })
+  }
+
+  protected override onDestroy(reason: unknown): Promise<void> {
+    return this.#pool.destroy(reason)
+  }
+
+  protected override inUse(): number {
+    const s = this.#pool.stats()
+    return s.leased + s.shared
   }
 
   /** @internal */

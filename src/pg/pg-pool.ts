@@ -1,8 +1,9 @@
 import type pg from 'pg'
 import { LatencyHistogram, type LatencySummary } from '../core/latency-histogram.js'
 import type { Lease } from '../core/lease.js'
+import type { CloseOptions, LifecycleState } from '../core/lifecycle.js'
 import type { PoolStats } from '../core/pool-stats.js'
-import { type CloseOptions, Pool } from '../core/pool.js'
+import { Pool } from '../core/pool.js'
 import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limitsFromRow } from './budget.js'
 import { backendKeyOf, sendCancelRequest } from './cancel-request.js'
 import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
@@ -52,6 +53,9 @@ export interface PgPoolOptions extends PgConfigOptions {
 
 /** pgxpool's Stat() fields, berth's core snapshot, and query latency. */
 export interface PgPoolStats {
+  readonly name: string
+  /** The lifecycle state: open, closing, destroying, closed. */
+  readonly state: LifecycleState
   /** Connections lent out (pgxpool AcquiredConns). */
   readonly acquiredConns: number
   readonly idleConns: number
@@ -404,6 +408,8 @@ export class PgPool extends PgQueryable {
     const p = this.#pool.stats()
     const c = p.counters
     return Object.freeze({
+      name: p.name,
+      state: p.state,
       acquiredConns: p.leased + p.shared,
       idleConns: p.idle,
       totalConns: p.total,
@@ -421,6 +427,19 @@ export class PgPool extends PgQueryable {
       connectionAgeMs: p.resourceAgeMs,
       pool: p,
     })
+  }
+
+  /** The pool's name (option `name`, default 'pg'). */
+  get name(): string {
+    return this.#pool.name
+  }
+
+  /**
+   * The lifecycle state. PgPool extends PgQueryable (query/queryRow/exec), so its lifecycle is its
+   * core pool's, which is on the Lifecycle base: close()/destroy() below are that pool's.
+   */
+  get state(): LifecycleState {
+    return this.#pool.state
   }
 
   /** Resolves once `minConns` connections are open. */

@@ -232,14 +232,14 @@ describe('channel pool under faults', () => {
     const pool = createChannelPool([a.address, b.address], { size: 1, healthCheck: true })
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
-    await until(() => pool.state().backends.every((x) => x.health === 'SERVING'), 5000, 'both SERVING')
+    await until(() => pool.connectivity().backends.every((x) => x.health === 'SERVING'), 5000, 'both SERVING')
     healthB.setStatus('', 'NOT_SERVING')
     await until(() => pool.stats().unhealthy.length === 1, 5000, 'b out of rotation')
     await sleep(50)
     const ids = new Set<string>()
     for (let i = 0; i < 20; i++) ids.add((await echo(client)).serverId)
     assert.deepEqual([...ids], ['a'])
-    const state = pool.state().backends.find((x) => x.address === b.address)
+    const state = pool.connectivity().backends.find((x) => x.address === b.address)
     assert.deepEqual(
       { health: state?.health, inRotation: state?.inRotation },
       { health: 'NOT_SERVING', inRotation: false },
@@ -256,8 +256,8 @@ describe('channel pool under faults', () => {
   it("treats a server without the health service as healthy (gRPC's A17 rule)", async () => {
     const s = await server()
     const pool = createChannelPool(s.address, { size: 1, healthCheck: { service: 'billing' } })
-    await until(() => pool.state().backends[0]?.health === 'UNIMPLEMENTED', 5000, 'UNIMPLEMENTED')
-    assert.equal(pool.state().backends[0]?.inRotation, true)
+    await until(() => pool.connectivity().backends[0]?.health === 'UNIMPLEMENTED', 5000, 'UNIMPLEMENTED')
+    assert.equal(pool.connectivity().backends[0]?.inRotation, true)
     assert.equal((await echo(pool.client(echoClientConstructor()), { message: 'ok' })).message, 'ok')
     await pool.close()
   })
@@ -295,7 +295,7 @@ describe('channel pool under faults', () => {
     })
     await pool.waitForReady({ timeoutMs: 5000 })
     await until(() => pool.stats().idleKicks >= 1, 5000, 'an idle kick')
-    await until(() => pool.state().state === 'READY', 5000, 'READY again')
+    await until(() => pool.connectivity().state === 'READY', 5000, 'READY again')
     await pool.close()
   })
 })

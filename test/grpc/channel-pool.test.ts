@@ -33,7 +33,11 @@ describe('channel pool', () => {
     const pool = createChannelPool(s.address, { size: 4 })
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
-    await until(() => pool.state().channels.every((c) => c.state === 'READY'), 5000, 'all channels READY')
+    await until(
+      () => pool.connectivity().channels.every((c) => c.state === 'READY'),
+      5000,
+      'all channels READY',
+    )
     await Promise.all(Array.from({ length: 40 }, () => echo(client, { delayMs: 20 })))
     assert.equal(s.peers.size, 4, `peers: ${[...s.peers].join(', ')}`)
     assert.equal(pool.stats().channels, 4)
@@ -47,12 +51,12 @@ describe('channel pool', () => {
     await pool.waitForReady({ timeoutMs: 5000 })
     const calls = Array.from({ length: 9 }, () => echo(client, { delayMs: 300 }))
     await until(() => s.inFlight === 9, 5000, 'nine calls at the server')
-    const inFlight = pool.state().channels.map((c) => c.callsInFlight)
+    const inFlight = pool.connectivity().channels.map((c) => c.callsInFlight)
     assert.deepEqual(inFlight, [3, 3, 3])
     assert.equal(pool.stats().callsInFlight, 9)
     await Promise.all(calls)
     assert.deepEqual(
-      pool.state().channels.map((c) => c.callsInFlight),
+      pool.connectivity().channels.map((c) => c.callsInFlight),
       [0, 0, 0],
     )
     await pool.close()

@@ -27,7 +27,7 @@ test('start() waits for a gRPC pool and a Postgres pool, and health() follows th
       assert.deepEqual(Object.keys(before.resources), ['echo', 'db'])
 
       await manager.start({ timeoutMs: 10_000 })
-      assert.equal(echoPool.state().ready, true)
+      assert.equal(echoPool.connectivity().ready, true)
       assert.ok(db.stats().totalConns >= 1, 'start opened a Postgres connection')
       const started = manager.health()
       assert.equal(started.ready, true)

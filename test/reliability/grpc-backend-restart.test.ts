@@ -75,7 +75,7 @@ describe('reliability: a gRPC backend killed and restarted under load', () => {
     // At most the calls b had started: the server cancels them, the policy may not retry them.
     assert.ok(failed.length <= Math.max(inFlightOnB, 8), `${failed.length} failed`)
     assert.deepEqual(load.failuresAfter(restartedAt), [], 'nothing fails after the restart')
-    assert.equal(pool.state().state, 'READY')
+    assert.equal(pool.connectivity().state, 'READY')
     assert.deepEqual(watch.errors, [])
   })
 
@@ -92,7 +92,11 @@ describe('reliability: a gRPC backend killed and restarted under load', () => {
     const killedAt = load.now()
     const startedBeforeKill = load.started
     a.kill()
-    const detectMs = await timeUntil(() => pool.state().state !== 'READY', 10_000, 'the pool to leave READY')
+    const detectMs = await timeUntil(
+      () => pool.connectivity().state !== 'READY',
+      10_000,
+      'the pool to leave READY',
+    )
     // The outage: calls keep being made and must keep ending.
     await sleep(1500)
     const startedInOutage = load.started - startedBeforeKill
@@ -142,7 +146,7 @@ describe('reliability: a gRPC backend killed and restarted under load', () => {
     )
     assert.deepEqual(load.failuresAfter(allReadyAt + 100), [], 'nothing fails once every channel is READY')
     assert.ok(stats.reconnects >= 2, `each channel reconnected (${stats.reconnects})`)
-    assert.equal(pool.state().state, 'READY')
+    assert.equal(pool.connectivity().state, 'READY')
     assert.deepEqual(watch.errors, [])
   })
 })

@@ -89,7 +89,7 @@ describe('reliability: a blackholed gRPC backend', () => {
       JSON.stringify(failed),
     )
     assert.deepEqual(load.failuresAfter(releasedAt + 1), [], 'nothing fails once the hole is routed around')
-    assert.equal(pool.state().state, 'READY')
+    assert.equal(pool.connectivity().state, 'READY')
     assert.deepEqual(watch.errors, [])
   })
 
@@ -113,7 +113,11 @@ describe('reliability: a blackholed gRPC backend', () => {
     const holeAt = load.now()
     const startedBefore = load.started
     pa.blackhole(true)
-    const detectMs = await timeUntil(() => pool.state().state !== 'READY', 15_000, 'the pool to leave READY')
+    const detectMs = await timeUntil(
+      () => pool.connectivity().state !== 'READY',
+      15_000,
+      'the pool to leave READY',
+    )
     await timeUntil(() => load.oldestPendingStart() > holeAt, 15_000, 'the calls caught in the hole to end')
     const releasedAt = load.now()
     // Reconnect attempts during the hole: TCP is accepted, nothing comes back; berth cuts each.
@@ -158,7 +162,7 @@ describe('reliability: a blackholed gRPC backend', () => {
       JSON.stringify(failureCounts(failed)),
     )
     assert.deepEqual(load.failuresAfter(allReadyAt + 100), [], 'nothing fails once every channel is READY')
-    assert.equal(pool.state().state, 'READY')
+    assert.equal(pool.connectivity().state, 'READY')
     assert.deepEqual(watch.errors, [])
   })
 })

@@ -46,7 +46,11 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
     )
     const client = pool.client(echoClientConstructor())
     await pool.waitForReady({ timeoutMs: 5000 })
-    await timeUntil(() => pool.state().backends.every((b) => b.health === 'SERVING'), 5000, 'all SERVING')
+    await timeUntil(
+      () => pool.connectivity().backends.every((b) => b.health === 'SERVING'),
+      5000,
+      'all SERVING',
+    )
     const load = new TrackedLoad(client, { workers: 12, request: { delayMs: 40 } })
     await timeUntil(() => ids.every((id) => load.count(id) > 20), 10_000, 'traffic on every backend')
 
@@ -81,8 +85,8 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
     assert.deepEqual(load.failures, [], 'a graceful restart fails no call')
     assert.equal(load.ok, load.started)
     assert.ok(drainedInFlight > 0, 'shutdowns happened under load (calls were in flight)')
-    assert.equal(pool.state().state, 'READY')
-    assert.ok(pool.state().backends.every((b) => b.inRotation))
+    assert.equal(pool.connectivity().state, 'READY')
+    assert.ok(pool.connectivity().backends.every((b) => b.inRotation))
     assert.deepEqual(watch.errors, [])
   })
 
@@ -136,7 +140,7 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
       'nothing failed before the shutdown',
     )
     assert.deepEqual(load.failuresAfter(allReadyAt + 100), [])
-    assert.equal(pool.state().state, 'READY')
+    assert.equal(pool.connectivity().state, 'READY')
     assert.deepEqual(watch.errors, [])
   })
 
@@ -179,7 +183,7 @@ describe('reliability: GOAWAY (graceful server shutdown) under load', () => {
       JSON.stringify(failed),
     )
     assert.ok(load.count('a') > 0, 'a kept serving')
-    assert.equal(pool.state().state, 'READY')
+    assert.equal(pool.connectivity().state, 'READY')
     assert.deepEqual(watch.errors, [])
   })
 })

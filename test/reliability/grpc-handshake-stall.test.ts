@@ -47,7 +47,7 @@ describe('reliability: a gRPC server that accepts TCP but never completes the ha
     const accepted = stall.accepted()
     assert.ok(load.pending <= 4, 'no more calls pending than callers')
     assert.equal(load.ok, 0)
-    assert.notEqual(pool.state().state, 'READY')
+    assert.notEqual(pool.connectivity().state, 'READY')
 
     // The real server arrives on the same port.
     const port = stall.port
@@ -78,7 +78,7 @@ describe('reliability: a gRPC server that accepts TCP but never completes the ha
       JSON.stringify(failureCounts(failed)),
     )
     assert.deepEqual(load.failuresAfter(allReadyAt + 100), [])
-    assert.equal(pool.state().state, 'READY')
+    assert.equal(pool.connectivity().state, 'READY')
     assert.deepEqual(watch.errors, [])
   })
 
@@ -102,13 +102,13 @@ describe('reliability: a gRPC server that accepts TCP but never completes the ha
     const stats = pool.stats()
     t.diagnostic(
       `1 healthy + 1 stalling backend for 2 s: ${load.ok} ok, ${load.failures.length} failed; ` +
-        `${stats.connectTimeouts} attempts to the stalling one cut; pool ${pool.state().state}`,
+        `${stats.connectTimeouts} attempts to the stalling one cut; pool ${pool.connectivity().state}`,
     )
     assert.equal(load.pending, 0)
     assert.deepEqual(load.failures, [], 'round_robin only uses the backend that connected')
     assert.ok(load.ok > 50)
     assert.ok(stats.connectTimeouts >= 2, 'the stalled attempts were cut and retried')
-    assert.equal(pool.state().state, 'READY')
+    assert.equal(pool.connectivity().state, 'READY')
     assert.deepEqual(watch.errors, [])
   })
 

@@ -348,7 +348,7 @@ export async function recovered(
 ): Promise<{ firstReplyMs: number; allReadyAt: number }> {
   const firstReplyMs = await timeUntil(() => load.firstReplyAfter(id, since) !== undefined, 15_000, what)
   await timeUntil(
-    () => pool.state().channels.every((c) => c.state === 'READY'),
+    () => pool.connectivity().channels.every((c) => c.state === 'READY'),
     15_000,
     'every channel READY',
   )

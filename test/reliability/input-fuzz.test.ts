@@ -258,7 +258,9 @@ describe('reliability: fuzzing the connection-string and duration parsers', { ti
       fc.property(nearValidUrl({ passwordIn: 'query', queryBreakers: true }), ({ url, secret }) =>
         checkUrl(counts, url, secret),
       ),
-      { numRuns: RUNS * 2 },
+      // Few of these URLs parse (about 1 in 100): twice the runs of its siblings keeps "> 20
+      // parsed" from failing by chance (it did once, with 20 of 3000).
+      { numRuns: RUNS * 4 },
     )
     assert.ok(counts.parsed > 20 && counts.refused > 20, JSON.stringify(counts))
   })

@@ -113,7 +113,7 @@ describe('reliability: gRPC TLS mismatch', () => {
         JSON.stringify(load.failures),
       )
       assert.equal(server.calls, 0, 'the server never ran a call')
-      assert.notEqual(pool.state().state, 'READY')
+      assert.notEqual(pool.connectivity().state, 'READY')
       await pool.destroy()
       assert.deepEqual(watch.errors, [])
     })
