@@ -8,8 +8,8 @@ import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type pg from 'pg'
-import { BerthError } from '../core/errors.js'
 import type { Row, Workload } from './bench-workloads.js'
+import { BenchLibraryUnavailableError } from './cli-error.js'
 import { type PgTarget, openPool } from './pg-target.js'
 
 export const LIBRARY_NAMES = ['berth', 'berth-nopipe', 'pg-pool', 'postgres.js'] as const
@@ -136,7 +136,7 @@ async function postgresJsLibrary(target: PgTarget, s: ClientSettings): Promise<B
       name: 'postgres.js',
       label: 'postgres.js',
       unavailable: 'not installed (npm install postgres to compare with it)',
-      make: () => Promise.reject(new BerthError('BERTH_BENCH_UNAVAILABLE', 'postgres.js is not installed')),
+      make: () => Promise.reject(new BenchLibraryUnavailableError('postgres.js')),
     }
   }
   const c = target.config.client

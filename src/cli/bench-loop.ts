@@ -44,7 +44,11 @@ export interface RunResult {
   readonly opsPerSec: number
 }
 
-/** A run made no progress for its `stallMs`: a pool or a server stopped answering. */
+/**
+ * A `berth bench` run (or an `npm run bench:*` run) made no progress for its `stallMs`: a pool or
+ * a server stopped answering. What to do: check the server (connections, locks) and the library
+ * of that cell; the cell fails instead of being measured.
+ */
 export class BenchStallError extends BerthError {
   constructor(ops: number, stallMs: number) {
     super('BERTH_BENCH_STALLED', `run stalled: ${ops} operations after ${stallMs} ms`)

@@ -27,7 +27,10 @@ export interface Workload {
   check(rows: readonly Row[], params: unknown[] | undefined): void
 }
 
-/** A library returned rows that do not answer the query: the cell fails instead of being measured. */
+/**
+ * In `berth bench`, a library returned rows that do not answer the query: that cell fails instead
+ * of being measured. What to do: report it; a library (or its adapter in the bench) is broken.
+ */
 export class WrongResultError extends BerthError {
   constructor(workload: WorkloadName, params: unknown[] | undefined, rows: readonly Row[]) {
     const shown = JSON.stringify(rows.slice(0, 2)).slice(0, 160)

@@ -96,14 +96,21 @@ export interface CloseReport {
   readonly resources: Readonly<Record<string, ResourceCloseReport>>
 }
 
-/** The manager is closing or closed: it takes no new resources and does not start. */
+/**
+ * The manager is closing or closed: it takes no new resources and does not start; also the default
+ * reason of `destroy()`. What to do: register resources and start before shutdown begins.
+ */
 export class ManagerClosedError extends BerthError {
   constructor() {
     super('BERTH_MANAGER_CLOSED', 'Connection manager is closed: it takes no new resources')
   }
 }
 
-/** `start()` gave up before every resource was ready. `cause` is the error (or AggregateError) behind it. */
+/**
+ * `start()` gave up before every resource was ready. `cause` is the error (or AggregateError)
+ * behind it; `resources` names them. What to do: check those backends, or start with a longer
+ * `timeoutMs`.
+ */
 export class ManagerNotReadyError extends BerthError {
   /** The resources that were not ready. */
   readonly resources: readonly string[]
@@ -114,5 +121,19 @@ export class ManagerNotReadyError extends BerthError {
       failures.length === 1 ? failures[0]!.error : new AggregateError(failures.map((f) => f.error))
     super('BERTH_NOT_READY', `Not ready: ${list}`, { cause })
     this.resources = Object.freeze(failures.map((f) => f.name))
+  }
+}
+
+/**
+ * `ConnectionManager.handleSignals()` got its signal a second time while closing: what is still
+ * closing is destroyed with this error as the reason. What to do: nothing, it was asked for; send
+ * one signal and wait to let in-flight work finish.
+ */
+export class SecondSignalError extends BerthError {
+  readonly signal: string
+
+  constructor(signal: string) {
+    super('BERTH_SIGNAL', `${signal} received twice`)
+    this.signal = signal
   }
 }

@@ -29,9 +29,10 @@ import {
   ManagerNotReadyError,
   type ResourceCloseReport,
   type ResourceHealth,
+  SecondSignalError,
   type StartOptions,
 } from './connection-manager-types.js'
-import { BerthError, InvalidOptionError } from './errors.js'
+import { InvalidOptionError } from './errors.js'
 import { type CloseOptions, DEFAULT_CLOSE_TIMEOUT_MS, checkCloseOptions } from './lifecycle.js'
 import type { ManagedOwner } from './owner.js'
 
@@ -200,7 +201,7 @@ export class ConnectionManager {
     const onSignal = (signal: NodeJS.Signals) => {
       if (received !== undefined) {
         this.#log({ event: 'signal', message: `${signal} again: destroying what is still closing` })
-        void this.destroy(new BerthError('BERTH_SIGNAL', `${signal} received twice`))
+        void this.destroy(new SecondSignalError(signal))
         return
       }
       received = signal

@@ -1,5 +1,5 @@
 import type { AcquireOptions } from './acquire-options.js'
-import { BerthError, InvalidOptionError, PoolClosedError, PoolDestroyedError } from './errors.js'
+import { InvalidOptionError, PoolClosedError, PoolDestroyedError } from './errors.js'
 import { LatencyHistogram } from './latency-histogram.js'
 import { LeakDetector, type LeakReport } from './leak-detector.js'
 import type { Lease } from './lease.js'
@@ -210,7 +210,7 @@ export class Pool<T> extends Lifecycle<PoolEvents> {
         return
       case 'destroying': {
         this.#clearTimers()
-        const cause = reason ?? new BerthError('BERTH_POOL_DESTROYED', `Pool '${this.#o.name}' was destroyed`)
+        const cause = reason ?? new PoolDestroyedError(this.#lender.context())
         this.#supply.abort(cause)
         const err = new PoolDestroyedError(this.#lender.context(), { cause })
         this.#lender.rejectAll(err)

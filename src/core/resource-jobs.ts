@@ -1,4 +1,4 @@
-import { BerthError } from './errors.js'
+import { CreateTimeoutError, DestroyTimeoutError } from './errors.js'
 import { unrefTimeout, withDeadline } from './timers.js'
 
 /**
@@ -27,10 +27,7 @@ export class CreateJobs<T> {
     const attempt = Promise.resolve().then(() => this.#create(ac.signal))
     const timer = unrefTimeout(() => {
       timedOut = true
-      const err = new BerthError(
-        'BERTH_CREATE_TIMEOUT',
-        `Pool '${this.#pool}': create() did not finish within ${this.#timeoutMs} ms (createTimeoutMs)`,
-      )
+      const err = new CreateTimeoutError(this.#pool, this.#timeoutMs)
       ac.abort(err)
       attempt.then(onStray, noop)
       onFailed(err)
@@ -96,7 +93,7 @@ export class DestroyJobs<T> {
 
   run(resource: T): Promise<void> {
     const work = Promise.resolve().then(() => this.#destroy(resource))
-    const p = withDeadline(work, this.#timeoutMs, () => new BerthError('BERTH_DESTROY_TIMEOUT', 'timeout'))
+    const p = withDeadline(work, this.#timeoutMs, () => new DestroyTimeoutError(this.#timeoutMs))
       .then(noop, this.#onError)
       .finally(() => {
         this.#pending.delete(p)

@@ -10,7 +10,11 @@ const HTTP_STATUS: Record<DemoActionErrorCode, number> = {
   BERTH_DEMO_BAD_REQUEST: 400,
 }
 
-/** A break-things action that cannot run: unknown backend, wrong state, bad body. */
+/**
+ * A break-things action of `berth demo` that cannot run: an unknown backend (404), the wrong state
+ * for it (409: already stopped, already saturated), a bad request body (400). The demo's API
+ * answers with `httpStatus`. What to do: pick a listed backend, or wait for the state to change.
+ */
 export class DemoActionError extends BerthError {
   /** The HTTP status the demo's API answers with. */
   readonly httpStatus: number
@@ -21,12 +25,26 @@ export class DemoActionError extends BerthError {
   }
 }
 
-/** A billing call refused for a business reason (an unknown invoice, say), with the gRPC status to answer. */
+/**
+ * A call to the demo's billing service refused for a business reason (an unknown invoice, say),
+ * with the gRPC status to answer. Part of the demo's traffic, not a failure of berth: nothing to do.
+ */
 export class BillingError extends BerthError {
   readonly grpcStatus: GrpcStatus
 
   constructor(grpcStatus: GrpcStatus, message: string) {
     super('BERTH_DEMO_BILLING', message)
     this.grpcStatus = grpcStatus
+  }
+}
+
+/**
+ * A shutdown step of `berth demo` (stopping the load, a server, a pool, the database) did not
+ * finish in time; it is printed as `shutdown: <step> failed: ...` and the demo goes on to the next
+ * step. What to do: nothing; the process exits all the same.
+ */
+export class DemoShutdownTimeoutError extends BerthError {
+  constructor(ms: number) {
+    super('BERTH_DEMO_SHUTDOWN_TIMEOUT', `still running after ${ms} ms; moving on`)
   }
 }

@@ -6,13 +6,13 @@
  * Postgres pools, Postgres.
  */
 import { randomBytes } from 'node:crypto'
-import { BerthError } from '../core/errors.js'
 import { ConnectionManager } from '../grpc/connection-manager.js'
 import { type PgPool, createPgPool } from '../pg/pg-pool.js'
 import { DemoActions } from './actions.js'
 import { billingClientConstructor } from './billing-proto.js'
 import { BillingBackend } from './billing-server.js'
 import { type DemoDatabase, openDemoDatabase } from './database.js'
+import { DemoShutdownTimeoutError } from './errors.js'
 import { EventLog } from './events.js'
 import { type DemoHttpServer, startDemoHttpServer } from './http-server.js'
 import { BillingLoad } from './load.js'
@@ -221,10 +221,7 @@ function stopped(signal: AbortSignal, durationMs: number | undefined): Promise<v
 function bounded(work: Promise<unknown>, ms: number): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined
   const late = new Promise((_, reject) => {
-    timer = setTimeout(
-      () => reject(new BerthError('BERTH_DEMO_SHUTDOWN_TIMEOUT', `still running after ${ms} ms; moving on`)),
-      ms,
-    )
+    timer = setTimeout(() => reject(new DemoShutdownTimeoutError(ms)), ms)
     timer.unref()
   })
   return Promise.race([work, late]).finally(() => clearTimeout(timer))

@@ -79,7 +79,10 @@ export interface ChannelRegistryStats {
   readonly idleClosed: number
 }
 
-/** The registry is closing or closed: it hands out no more pools. */
+/**
+ * The registry is closing or closed: `acquire()` hands out no more pools. What to do: stop asking
+ * for channels once shutdown has begun.
+ */
 export class RegistryClosedError extends BerthError {
   constructor(registry: string) {
     super('BERTH_REGISTRY_CLOSED', `Channel registry '${registry}' is closed: it hands out no more pools`)

@@ -36,6 +36,7 @@ export {
   ConnectTimeoutError,
   InvalidTargetError,
   NotReadyError,
+  SecondSignalError,
   UnsupportedOperationError,
 } from './errors.js'
 

@@ -60,7 +60,12 @@ export interface TransportSecurityOptions {
   warn?: (message: string) => void
 }
 
-/** Plaintext credentials were given for an address that is not loopback, without `allowInsecure: true`. */
+/**
+ * Plaintext credentials were given for an address that is not loopback, without `allowInsecure:
+ * true` (`checkTransportSecurity`, and so `createChannelPool`). What to do: use TLS
+ * (`tlsCredentials()`); or, on a network you trust, set `allowInsecure: true`, which still warns
+ * (`BERTH_INSECURE_CHANNEL`).
+ */
 export class InsecureChannelError extends BerthError {
   /** The first address at fault. */
   readonly address: string
@@ -76,9 +81,6 @@ export class InsecureChannelError extends BerthError {
     this.addresses = Object.freeze([...addresses])
   }
 }
-
-/** Stands in for key material in error values and messages. */
-const REDACTED = '[redacted private key]'
 
 /**
  * Channel credentials for TLS, or mTLS when `cert` and `key` are given. Throws `InvalidOptionError`
@@ -253,26 +255,26 @@ function keyPair(cert: unknown, key: unknown): { cert: Buffer; key: Buffer } | u
   if (cert === undefined)
     throw new InvalidOptionError('cert', undefined, 'a PEM certificate chain, as key is given')
   const certPem = certificates('cert', cert)
-  const keyPem = pemBuffer('key', key, 'a PEM private key', true)
+  // The option error withholds a `key`'s value by its name: no key material reaches a message.
+  const keyPem = pemBuffer('key', key, 'a PEM private key')
   try {
     createPrivateKey(keyPem)
   } catch (err) {
-    throw new InvalidOptionError('key', REDACTED, `an unencrypted PEM private key (${messageOf(err)})`)
+    throw new InvalidOptionError('key', key, `an unencrypted PEM private key (${messageOf(err)})`)
   }
   try {
     // grpc-js builds a server's secure context only at bind time; a mismatch would surface there.
     createSecureContext({ cert: certPem, key: keyPem })
   } catch (err) {
-    throw new InvalidOptionError('key', REDACTED, `the private key of cert (${messageOf(err)})`)
+    throw new InvalidOptionError('key', key, `the private key of cert (${messageOf(err)})`)
   }
   return { cert: certPem, key: keyPem }
 }
 
-function pemBuffer(field: string, value: unknown, expected: string, secret = false): Buffer {
-  const shown = secret ? REDACTED : value
+function pemBuffer(field: string, value: unknown, expected: string): Buffer {
   const pem = typeof value === 'string' ? Buffer.from(value) : Buffer.isBuffer(value) ? value : undefined
-  if (pem === undefined) throw new InvalidOptionError(field, shown, `${expected}, as a string or Buffer`)
-  if (!pem.includes('-----BEGIN ')) throw new InvalidOptionError(field, shown, `${expected} (no PEM header)`)
+  if (pem === undefined) throw new InvalidOptionError(field, value, `${expected}, as a string or Buffer`)
+  if (!pem.includes('-----BEGIN ')) throw new InvalidOptionError(field, value, `${expected} (no PEM header)`)
   return pem
 }
 

@@ -1,7 +1,10 @@
 /** Errors of berth/metrics, each with a stable `code`. */
 import { BerthError } from '../core/errors.js'
 
-/** An optional peer dependency (prom-client) is needed for what was asked and is not installed. */
+/**
+ * An optional peer dependency (prom-client) is needed for what was asked and is not installed:
+ * thrown by the first `new PrometheusExporter()`. What to do: `npm install prom-client`.
+ */
 export class MissingPeerDependencyError extends BerthError {
   readonly dependency: string
 
@@ -15,7 +18,11 @@ export class MissingPeerDependencyError extends BerthError {
   }
 }
 
-/** A pool was added twice, or two pools of one kind would report under the same `pool` label. */
+/**
+ * A pool was added to an exporter twice, or two pools of one kind would report under the same
+ * `pool` label. What to do: add each pool once, and give pools of one kind distinct names
+ * (`{ name }` when adding).
+ */
 export class DuplicateMetricSourceError extends BerthError {
   readonly kind: string
   readonly poolName: string
@@ -32,7 +39,11 @@ export class DuplicateMetricSourceError extends BerthError {
   }
 }
 
-/** A metric name berth registers is already taken in the prom-client registry given to the exporter. */
+/**
+ * A metric name berth registers is already taken in the prom-client registry given to the
+ * exporter (a second exporter on the same registry, say). What to do: one exporter per registry,
+ * or a distinct `prefix` or `registry`.
+ */
 export class MetricNameConflictError extends BerthError {
   readonly metric: string
 

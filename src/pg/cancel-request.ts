@@ -49,7 +49,10 @@ export interface CancelRequestOptions {
 /**
  * A CancelRequest could not be delivered: connect failed, TLS was refused or failed, the exchange
  * timed out or was aborted. `cause` holds the underlying error or abort reason. The message names
- * the server and the backend's process id, never the secret key.
+ * the server and the backend's process id, never the secret key. Callers of `berth/pg` do not see
+ * it: when the cancel of an aborted query fails, the pool destroys that connection instead of
+ * reusing it. What to do (for a direct caller): the query may still be running; `cause` says why
+ * the server could not be reached.
  *
  * A delivered request is no proof that something was cancelled: the server answers nothing, and
  * ignores a wrong key or a backend that is idle by now.

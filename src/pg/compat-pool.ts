@@ -1,9 +1,10 @@
 import type pg from 'pg'
-import { BerthError, InvalidOptionError } from '../core/errors.js'
+import { InvalidOptionError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
 import { Lifecycle } from '../core/lifecycle.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { Pool as CorePool } from '../core/pool.js'
+import { CompatClientReleasedError, CompatPoolEndedError } from './errors.js'
 import { endClient, openClient, pingClient } from './pg-client.js'
 import { PgConnectionError, toPgError } from './pg-error.js'
 
@@ -174,8 +175,7 @@ export class Pool extends Lifecycle {
   end(callback: (err?: Error) => void): void
   end(callback?: (err?: Error) => void): Promise<void> | undefined {
     let p: Promise<void>
-    if (this.ending)
-      p = Promise.reject(new BerthError('BERTH_POOL_CLOSED', 'Called end on pool more than once'))
+    if (this.ending) p = Promise.reject(new CompatPoolEndedError())
     else p = this.close()
     if (callback === undefined) return p
     p.then(
@@ -266,10 +266,7 @@ export class PoolClient {
   release(err?: Error | boolean): void {
     const lease = this.#lease
     if (lease === undefined) {
-      throw new BerthError(
-        'BERTH_LEASE_RELEASED',
-        'Release called on client which has already been released to the pool.',
-      )
+      throw new CompatClientReleasedError()
     }
     this.#lease = undefined
     this.#pool.releaseLease(lease, this, err)

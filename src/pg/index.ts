@@ -20,7 +20,16 @@ export {
 } from './config.js'
 export { formatDuration, parseDuration } from './duration.js'
 export { Pool, PoolClient } from './compat-pool.js'
-export { PgConfigError } from './errors.js'
+export {
+  CompatClientReleasedError,
+  CompatPoolEndedError,
+  ConnectionBrokenError,
+  ConnectionReleasedError,
+  PgConfigError,
+  SessionStateError,
+  TransactionClosedError,
+  UseTxError,
+} from './errors.js'
 export { PgConnection } from './pg-connection.js'
 export { isRetryable, isRetryableSqlState, PgArgumentError, PgConnectionError, PgError } from './pg-error.js'
 export { createPgPool, PgPool } from './pg-pool.js'

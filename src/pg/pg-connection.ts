@@ -1,6 +1,6 @@
 import type pg from 'pg'
-import { BerthError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
+import { ConnectionBrokenError, ConnectionReleasedError, SessionStateError } from './errors.js'
 import { breakClient } from './pg-client.js'
 import {
   type CancelRunningQuery,
@@ -57,19 +57,16 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
     options: QueryOptions | undefined,
   ): Promise<PgResult<R>> {
     if (this.#released !== undefined) {
-      throw new BerthError('BERTH_CONNECTION_RELEASED', 'This connection was released: acquire a new one')
+      throw new ConnectionReleasedError()
     }
     if (statementKind(text) === 'session') {
-      if (this.#host.noSessionState) throw sessionStateError()
+      if (this.#host.noSessionState) throw new SessionStateError()
       this.#dirty = true
     }
     const { signal, timedOut } = callSignal(options)
     await this.#settled()
     if (this.#broken) {
-      throw new BerthError(
-        'BERTH_CONNECTION_BROKEN',
-        'This connection was broken by an earlier aborted query',
-      )
+      throw new ConnectionBrokenError('query')
     }
     const started = this.#host.clock()
     try {
@@ -141,16 +138,7 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
         this.#broken = true
       }
     }
-    if (this.#broken)
-      this.#lease.destroy(new BerthError('BERTH_CONNECTION_BROKEN', 'connection not reusable'))
+    if (this.#broken) this.#lease.destroy(new ConnectionBrokenError('release'))
     else this.#lease.release()
   }
-}
-
-/** A statement that would leave session state on a server connection PgBouncer shares. */
-export function sessionStateError(): BerthError {
-  return new BerthError(
-    'BERTH_PG_SESSION_STATE',
-    "This statement leaves session state (SET, LISTEN, PREPARE, temporary objects, session locks) that PgBouncer in transaction mode would hand to other clients (pgbouncer: 'transaction'); use SET LOCAL inside db.tx()",
-  )
 }

@@ -1,4 +1,4 @@
-import { BerthError } from '../core/errors.js'
+import { BerthError, InvalidOptionError, type OptionErrorFacts } from '../core/errors.js'
 
 /** The fields of a server error (ErrorResponse) that node-postgres exposes. */
 interface ServerErrorFields {
@@ -21,6 +21,8 @@ interface ServerErrorFields {
 /**
  * An error the PostgreSQL server reported for a query, with the SQLSTATE (`sqlState`) and the
  * server's detail, hint, position and the object it concerns. `cause` is node-postgres' error.
+ * What to do: branch on `sqlState` (23505 unique_violation, say); `retryable` (or
+ * {@link isRetryable}) tells whether running the same work again may succeed.
  */
 export class PgError extends BerthError {
   /** The five-character SQLSTATE, e.g. '23505' (unique_violation). */
@@ -60,7 +62,11 @@ export class PgError extends BerthError {
   }
 }
 
-/** The connection to the server failed or broke (not an error the server reported for a query). */
+/**
+ * The connection to the server failed or broke (not an error the server reported for a query):
+ * refused, reset, terminated, a TLS failure. `cause` is node-postgres' error. What to do: retry
+ * the work (it is always {@link isRetryable}), unless it was a write that may have committed.
+ */
 export class PgConnectionError extends BerthError {
   constructor(message: string, cause: unknown) {
     super('BERTH_PG_CONNECTION', message, { cause })
@@ -86,14 +92,19 @@ export function isRetryableSqlState(sqlState: string): boolean {
 
 /**
  * node-postgres refused a statement's arguments before sending it: a bug in the calling code, not
- * a broken connection, so never retryable. `option` names the argument (`text` or `params`).
+ * a broken connection, so never retryable. `option` names the argument (`text` or `params`),
+ * `expected` is node-postgres' message; the value is never shown (it is user data). What to do:
+ * pass the SQL text as a string and the parameters as an array. An {@link InvalidOptionError}.
  */
-export class PgArgumentError extends BerthError {
-  readonly option: 'text' | 'params'
+export class PgArgumentError extends InvalidOptionError {
+  declare readonly option: 'text' | 'params'
+
+  protected static override formatMessage(facts: OptionErrorFacts): string {
+    return `Invalid query ${facts.option}: ${facts.expected}`
+  }
 
   constructor(option: 'text' | 'params', message: string, cause: unknown) {
-    super('BERTH_INVALID_OPTION', `Invalid query ${option}: ${message}`, { cause })
-    this.option = option
+    super(option, undefined, message, { hideValue: true, cause })
   }
 }
 

@@ -7,7 +7,8 @@ import type pg from 'pg'
 import { BerthError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
 import type { Pool } from '../core/pool.js'
-import { type ConnectionHost, PgConnection, sessionStateError } from './pg-connection.js'
+import { SessionStateError, UseTxError } from './errors.js'
+import { type ConnectionHost, PgConnection } from './pg-connection.js'
 import type { PgPipeline } from './pg-pool-pipeline.js'
 import { type PgResult, type QueryOptions, callSignal, runQuery } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
@@ -33,12 +34,9 @@ export class PgPoolStatements extends PgQueryable {
     options: QueryOptions | undefined,
   ): Promise<PgResult<R>> {
     const kind = statementKind(text)
-    if (kind === 'session' && this.#host.noSessionState) throw sessionStateError()
+    if (kind === 'session' && this.#host.noSessionState) throw new SessionStateError()
     if (kind === 'begin') {
-      throw new BerthError(
-        'BERTH_PG_USE_TX',
-        'A transaction cannot span pool-level calls, which may each run on another connection: use db.tx() or db.acquire()',
-      )
+      throw new UseTxError()
     }
     // A signal or timeout runs exclusive: a CancelRequest stops whatever the backend runs, which on
     // a shared pipeline could be another caller's statement.

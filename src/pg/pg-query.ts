@@ -25,14 +25,21 @@ export interface QueryOptions {
   timeoutMs?: number
 }
 
-/** The query was cancelled by its caller's AbortSignal; `cause` is the signal's reason. */
+/**
+ * The query was cancelled by its caller's AbortSignal (a CancelRequest stopped it on the server);
+ * `cause` is the signal's reason. What to do: nothing, the caller asked for it.
+ */
 export class QueryAbortedError extends BerthError {
   constructor(reason: unknown) {
     super('BERTH_QUERY_ABORTED', 'Query aborted by its AbortSignal', { cause: reason })
   }
 }
 
-/** The call ran past its `timeoutMs`; the query was cancelled on the server. */
+/**
+ * The call (the wait for a connection and the query) ran past its `timeoutMs`; the query was
+ * cancelled on the server. What to do: find why the query is slow (locks, a missing index), or
+ * give it a larger `timeoutMs`; retrying a read is safe.
+ */
 export class QueryTimeoutError extends BerthError {
   readonly timeoutMs: number
 

@@ -1,4 +1,5 @@
-import { BerthError, InvalidOptionError } from '../core/errors.js'
+import { InvalidOptionError } from '../core/errors.js'
+import { TransactionClosedError } from './errors.js'
 import type { PgResult, QueryOptions } from './pg-query.js'
 import { PgQueryable } from './pg-queryable.js'
 
@@ -92,9 +93,7 @@ export class PgTransaction extends PgQueryable {
     options: QueryOptions | undefined,
   ): Promise<PgResult<R>> {
     if (!this.#open) {
-      return Promise.reject(
-        new BerthError('BERTH_TX_CLOSED', 'This transaction has ended: use it only inside its tx() callback'),
-      )
+      return Promise.reject(new TransactionClosedError())
     }
     const own = options?.signal
     const signal =

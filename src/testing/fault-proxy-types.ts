@@ -4,7 +4,12 @@ import { BerthError } from '../core/errors.js'
 
 export type FaultProxyErrorCode = 'BERTH_FAULT_PROXY_CLOSED' | 'BERTH_FAULT_PROXY_LISTEN'
 
-/** A fault proxy could not listen, or was used after `close()`. */
+/**
+ * A fault proxy could not listen (`BERTH_FAULT_PROXY_LISTEN`: the port is taken, the host is not
+ * an address of this machine), or was used after `close()` (`BERTH_FAULT_PROXY_CLOSED`). What to
+ * do: listen on port 0 (the default) or a free port; start a new proxy instead of reusing a closed
+ * one.
+ */
 export class FaultProxyError extends BerthError {
   declare readonly code: FaultProxyErrorCode
 }

@@ -1,5 +1,5 @@
 /** The two files a test PgBouncer reads: its `pgbouncer.ini` and the `userlist.txt` it authenticates with. */
-import { PgBouncerError } from './pgbouncer-errors.js'
+import { InvalidOptionError } from '../core/errors.js'
 
 /** What goes into `pgbouncer.ini`. */
 export interface PgBouncerIni {
@@ -20,7 +20,7 @@ export interface PgBouncerIni {
 /**
  * `pgbouncer.ini` forwarding every database to `target`.
  *
- * @throws {PgBouncerError} for a setting name or value that would break the file's syntax.
+ * @throws {InvalidOptionError} for a setting name or value that would break the file's syntax.
  */
 export function pgBouncerIni(ini: PgBouncerIni): string {
   const settings: Record<string, string | number> = {
@@ -48,7 +48,11 @@ export function pgBouncerIni(ini: PgBouncerIni): string {
   const lines = ['[databases]', `* = ${target}`, '', '[pgbouncer]']
   for (const [name, value] of Object.entries(settings)) {
     if (!/^\w+$/.test(name) || /[\r\n]/.test(String(value))) {
-      throw new PgBouncerError(`invalid PgBouncer setting ${JSON.stringify(name)}`)
+      throw new InvalidOptionError(
+        `extra[${JSON.stringify(name)}]`,
+        value,
+        'a setting name of letters, digits and _ with a value on one line',
+      )
     }
     lines.push(`${name} = ${value}`)
   }

