@@ -1,5 +1,18 @@
 import { coarseNow } from './coarse-clock.js'
 import { InvalidOptionError } from './errors.js'
+import {
+  boolean,
+  derived,
+  duration,
+  either,
+  func,
+  integer,
+  option,
+  optional,
+  readOptions,
+  required,
+  string,
+} from './option-table.js'
 
 /** What a validator says of a resource: `false` (or a throw) means unhealthy; anything else is healthy. */
 // biome-ignore lint/suspicious/noConfusingVoidType: a validator may be `async (c) => { await c.ping() }`
@@ -108,149 +121,57 @@ export interface ResolvedPoolOptions<T> {
   readonly random: () => number
 }
 
-const KNOWN = new Set([
-  'name',
-  'create',
-  'destroy',
-  'validate',
-  'min',
-  'max',
-  'minIdle',
-  'capacity',
-  'canShare',
-  'spreadShared',
-  'maxWaiting',
-  'acquireTimeoutMs',
-  'createTimeoutMs',
-  'validateTimeoutMs',
-  'destroyTimeoutMs',
-  'maxLifetimeMs',
-  'maxLifetimeJitterMs',
-  'maxIdleMs',
-  'healthCheckPeriodMs',
-  'validateAfterIdleMs',
-  'leakDetectionMs',
-  'backoffInitialMs',
-  'backoffMaxMs',
-  'clock',
-  'random',
-])
+/**
+ * The table of `PoolOptions`: every option's rule and default, in one place. A default may use
+ * the options above it (the jitter's is 10% of `maxLifetimeMs`).
+ */
+const POOL_OPTIONS = {
+  name: option(string({ nonEmpty: true }), 'pool'),
+  create: required(func<(signal: AbortSignal) => Promise<unknown>>()),
+  destroy: required(func<(resource: unknown) => Promise<void> | void>()),
+  validate: optional(
+    func<(resource: unknown, signal: AbortSignal) => Promise<ValidateResult> | ValidateResult>(),
+  ),
+  min: option(integer(0), 0),
+  max: option(integer(1), 10),
+  minIdle: option(integer(0), 0),
+  capacity: option(either(integer(1), func<(resource: unknown) => number>()), 1),
+  canShare: optional(func<(resource: unknown) => boolean>()),
+  spreadShared: option(boolean(), false),
+  maxWaiting: option(integer(0, { infinity: true }), Number.POSITIVE_INFINITY),
+  acquireTimeoutMs: option(duration(), 30_000),
+  createTimeoutMs: option(duration(), Number.POSITIVE_INFINITY),
+  validateTimeoutMs: option(duration(), 5_000),
+  destroyTimeoutMs: option(duration(), 5_000),
+  maxLifetimeMs: option(duration(), Number.POSITIVE_INFINITY),
+  maxLifetimeJitterMs: derived(duration({ zero: true }), (o) => {
+    const lifetime = o.maxLifetimeMs as number
+    return Number.isFinite(lifetime) ? lifetime / 10 : 0
+  }),
+  maxIdleMs: option(duration(), Number.POSITIVE_INFINITY),
+  healthCheckPeriodMs: option(duration(), 60_000),
+  validateAfterIdleMs: option(duration({ zero: true }), 1_000),
+  leakDetectionMs: option(duration(), Number.POSITIVE_INFINITY),
+  backoffInitialMs: option(duration(), 100),
+  backoffMaxMs: option(duration(), 10_000),
+  clock: option(func<() => number>(), coarseNow),
+  random: option(func<() => number>(), Math.random),
+} as const
 
-/** Validates pool options, naming the field and the value at fault, and fills in defaults. */
+/**
+ * Validates pool options from {@link POOL_OPTIONS}, naming the option and the value at fault, and
+ * fills in defaults; then checks what relates two options.
+ */
 export function resolvePoolOptions<T>(options: PoolOptions<T>): ResolvedPoolOptions<T> {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidOptionError('options', options, 'an object with create and destroy')
-  }
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key))
-      throw new InvalidOptionError(
-        key,
-        (options as unknown as Record<string, unknown>)[key],
-        'a known option (see PoolOptions)',
-      )
-  }
-  const o = options
-  const name = o.name ?? 'pool'
-  if (typeof name !== 'string' || name.length === 0)
-    throw new InvalidOptionError('name', name, 'a non-empty string')
-  const create = fn('create', o.create, true)!
-  const destroy = fn('destroy', o.destroy, true)!
-  const max = integer('max', o.max, 10, 1)
-  const min = integer('min', o.min, 0, 0)
-  if (min > max) throw new InvalidOptionError('min', min, `at most max (${max})`)
-  const minIdle = integer('minIdle', o.minIdle, 0, 0)
-  if (minIdle > max) throw new InvalidOptionError('minIdle', minIdle, `at most max (${max})`)
-  let capacity: number | ((r: T) => number) = 1
-  if (typeof o.capacity === 'function') capacity = o.capacity
-  else capacity = integer('capacity', o.capacity, 1, 1)
-  const maxLifetimeMs = duration('maxLifetimeMs', o.maxLifetimeMs, Number.POSITIVE_INFINITY, false)
-  const defaultJitter = Number.isFinite(maxLifetimeMs) ? maxLifetimeMs / 10 : 0
-  const backoffInitialMs = duration('backoffInitialMs', o.backoffInitialMs, 100, false)
-  const backoffMaxMs = duration('backoffMaxMs', o.backoffMaxMs, 10_000, false)
-  if (backoffMaxMs < backoffInitialMs) {
+  const o = readOptions(POOL_OPTIONS, options, { of: 'Pool' })
+  if (o.min > o.max) throw new InvalidOptionError('min', o.min, `at most max (${o.max})`)
+  if (o.minIdle > o.max) throw new InvalidOptionError('minIdle', o.minIdle, `at most max (${o.max})`)
+  if (o.backoffMaxMs < o.backoffInitialMs) {
     throw new InvalidOptionError(
       'backoffMaxMs',
-      backoffMaxMs,
-      `at least backoffInitialMs (${backoffInitialMs})`,
+      o.backoffMaxMs,
+      `at least backoffInitialMs (${o.backoffInitialMs})`,
     )
   }
-  return {
-    name,
-    create,
-    destroy,
-    validate: fn('validate', o.validate, false),
-    min,
-    max,
-    minIdle,
-    capacity,
-    canShare: fn('canShare', o.canShare, false),
-    spreadShared: bool('spreadShared', o.spreadShared, false),
-    maxWaiting: integerOrInfinity('maxWaiting', o.maxWaiting, Number.POSITIVE_INFINITY, 0),
-    acquireTimeoutMs: duration('acquireTimeoutMs', o.acquireTimeoutMs, 30_000, false),
-    createTimeoutMs: duration('createTimeoutMs', o.createTimeoutMs, Number.POSITIVE_INFINITY, false),
-    validateTimeoutMs: duration('validateTimeoutMs', o.validateTimeoutMs, 5_000, false),
-    destroyTimeoutMs: duration('destroyTimeoutMs', o.destroyTimeoutMs, 5_000, false),
-    maxLifetimeMs,
-    maxLifetimeJitterMs: duration('maxLifetimeJitterMs', o.maxLifetimeJitterMs, defaultJitter, true),
-    maxIdleMs: duration('maxIdleMs', o.maxIdleMs, Number.POSITIVE_INFINITY, false),
-    healthCheckPeriodMs: duration('healthCheckPeriodMs', o.healthCheckPeriodMs, 60_000, false),
-    validateAfterIdleMs: duration('validateAfterIdleMs', o.validateAfterIdleMs, 1_000, true),
-    leakDetectionMs: duration('leakDetectionMs', o.leakDetectionMs, Number.POSITIVE_INFINITY, false),
-    backoffInitialMs,
-    backoffMaxMs,
-    clock: fn('clock', o.clock, false) ?? coarseNow,
-    random: fn('random', o.random, false) ?? Math.random,
-  }
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: validates arbitrary user functions
-function fn<F extends (...args: any[]) => any>(
-  field: string,
-  value: F | undefined,
-  required: boolean,
-): F | undefined {
-  if (value === undefined && !required) return undefined
-  if (typeof value !== 'function') throw new InvalidOptionError(field, value, 'a function')
-  return value
-}
-
-function integer(field: string, value: unknown, fallback: number, least: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < least) {
-    throw new InvalidOptionError(field, value, `an integer >= ${least}`)
-  }
-  return value
-}
-
-function integerOrInfinity(field: string, value: unknown, fallback: number, least: number): number {
-  if (value === Number.POSITIVE_INFINITY) return value
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < least) {
-    throw new InvalidOptionError(field, value, `an integer >= ${least}, or Infinity`)
-  }
-  return value
-}
-
-/** A duration in ms: a finite number > 0 (or >= 0 when `zeroOk`), or `Infinity` for "never". */
-function duration(field: string, value: unknown, fallback: number, zeroOk: boolean): number {
-  if (value === undefined) return fallback
-  const ok =
-    typeof value === 'number' &&
-    !Number.isNaN(value) &&
-    (value === Number.POSITIVE_INFINITY || Number.isFinite(value)) &&
-    (zeroOk ? value >= 0 : value > 0)
-  if (!ok) {
-    throw new InvalidOptionError(
-      field,
-      value,
-      `a duration in milliseconds ${zeroOk ? '>= 0' : '> 0'}, or Infinity`,
-    )
-  }
-  return value
-}
-
-function bool(field: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new InvalidOptionError(field, value, 'a boolean')
-  return value
+  return o as ResolvedPoolOptions<T>
 }
