@@ -16,8 +16,11 @@ export const INVALID: unique symbol = Symbol('berth.invalidOption')
 export interface OptionRule<V> {
   /** What the option takes, as option errors say it: `an integer >= 1`. */
   readonly expected: string
-  /** The value as the owner uses it, or `INVALID`. Never called with `undefined`. */
-  readonly read: (value: unknown) => V | typeof INVALID
+  /**
+   * The value as the owner uses it, or `INVALID`. Never called with `undefined`. `path` is the
+   * option's path, for a rule that parses (a duration string) and throws its own, finer error.
+   */
+  readonly read: (value: unknown, path: string) => V | typeof INVALID
 }
 
 /** One row of an option table: its rule and what an absent option becomes. */
@@ -52,6 +55,8 @@ export interface ReadOptionsSpec {
   readonly error?: OptionErrorFactory
   /** Names the table does not read but the owner does (connection settings beside pool options). */
   readonly alsoKnown?: ReadonlySet<string>
+  /** Pass over names not in the table instead of refusing them (the pg.Pool drop-in, as pg.Pool does). */
+  readonly ignoreUnknown?: boolean
 }
 
 const defaultError: OptionErrorFactory = (option, value, expected) =>
@@ -97,7 +102,7 @@ export function readOptions<T extends OptionTable>(
     throw error(spec.path ?? 'options', options, `an object of ${spec.of} options`)
   }
   const given = options as Record<string, unknown>
-  for (const key of Object.keys(given)) {
+  for (const key of spec.ignoreUnknown === true ? [] : Object.keys(given)) {
     if (!Object.hasOwn(table, key) && spec.alsoKnown?.has(key) !== true) {
       throw error(pathOf(key), given[key], `a known option of ${spec.of}`)
     }
@@ -110,7 +115,7 @@ export function readOptions<T extends OptionTable>(
       out[name] = row.derive === undefined ? row.fallback : row.derive(out)
       continue
     }
-    const read = row.rule.read(value)
+    const read = row.rule.read(value, pathOf(name))
     if (read === INVALID) throw error(pathOf(name), value, row.rule.expected)
     out[name] = read
   }
@@ -198,14 +203,17 @@ export function object<V extends object>(expected = 'an object'): OptionRule<V> 
 export function either<A, B>(a: OptionRule<A>, b: OptionRule<B>): OptionRule<A | B> {
   return {
     expected: `${a.expected}, or ${b.expected}`,
-    read: (v) => {
-      const first = a.read(v)
-      return first === INVALID ? b.read(v) : first
+    read: (v, path) => {
+      const first = a.read(v, path)
+      return first === INVALID ? b.read(v, path) : first
     },
   }
 }
 
 /** A rule of the owner's own: what it takes, and the check. */
-export function rule<V>(expected: string, read: (value: unknown) => V | typeof INVALID): OptionRule<V> {
+export function rule<V>(
+  expected: string,
+  read: (value: unknown, path: string) => V | typeof INVALID,
+): OptionRule<V> {
   return { expected, read }
 }

@@ -6,6 +6,21 @@
  */
 import type { ChannelCredentials, ChannelOptions, Interceptor } from '@grpc/grpc-js'
 import { InvalidOptionError } from '../core/errors.js'
+import {
+  INVALID,
+  boolean,
+  derived,
+  either,
+  func,
+  integer,
+  object,
+  oneOf,
+  option,
+  optional,
+  readOptions,
+  rule,
+  string,
+} from '../core/option-table.js'
 import type { LoggingInterceptorOptions } from './interceptor-logging.js'
 import type { MetadataPropagationOptions } from './interceptor-metadata.js'
 
@@ -142,34 +157,6 @@ export interface ResolvedChannelPoolOptions {
   readonly onWarning: (message: string) => void
 }
 
-const KNOWN = new Set([
-  'name',
-  'size',
-  'minChannels',
-  'maxChannels',
-  'maxStreamsPerChannel',
-  'channelIdleMs',
-  'credentials',
-  'allowInsecure',
-  'loadBalancing',
-  'reresolveEveryMs',
-  'keepalive',
-  'retry',
-  'maxReceiveMessageBytes',
-  'maxSendMessageBytes',
-  'methodTimeouts',
-  'connectTimeoutMs',
-  'reconnectBackoff',
-  'healthCheck',
-  'metrics',
-  'logging',
-  'defaultDeadlineMs',
-  'propagate',
-  'interceptors',
-  'channelOptions',
-  'onWarning',
-])
-
 const RETRYABLE = new Set<string>([
   'UNAVAILABLE',
   'RESOURCE_EXHAUSTED',
@@ -186,80 +173,120 @@ function defaultWarning(message: string): void {
   process.emitWarning(message, { code: 'BERTH_GRPC_OPTION' })
 }
 
-/** @throws InvalidOptionError naming the field and value at fault */
+/** An integer from `least` to 2^31-1, the range of grpc-js's integer channel options. */
+const int32 = (least: number) => integer(least, { most: MAX_INT32 })
+
+/** An option that is `false` (off), `true` (the defaults) or an object of settings. */
+const switchable = <V extends object>(what: string) =>
+  either(boolean(), object<V>(`an object of ${what} options`))
+
+/** `ChannelPoolOptions`, one row each. `name` and `credentials` are read by the pool itself. */
+const CHANNEL_POOL_OPTIONS = {
+  size: option(either(oneOf('auto'), integer(1, { most: 1024 })), 'auto' as number | 'auto'),
+  minChannels: option(integer(1, { most: 1024 }), 1),
+  maxChannels: derived(integer(1, { most: 1024 }), (o) => Math.max(8, o.minChannels as number)),
+  maxStreamsPerChannel: option(int32(1), 100),
+  channelIdleMs: option(int32(1), 60_000),
+  allowInsecure: option(boolean(), false),
+  loadBalancing: option(oneOf('round_robin', 'pick_first'), 'round_robin'),
+  reresolveEveryMs: option(int32(0), 30_000),
+  keepalive: option(either(oneOf(false), object<KeepaliveOptions>('an object of keepalive options')), {}),
+  retry: option(either(oneOf(false), object<RetryOptions>('an object of retry options')), {}),
+  maxReceiveMessageBytes: option(int32(1), 4 * 1024 * 1024),
+  maxSendMessageBytes: option(int32(1), MAX_INT32),
+  methodTimeouts: option(object<Record<string, number>>(), {}),
+  connectTimeoutMs: option(int32(1), 5_000),
+  reconnectBackoff: option(
+    object<{ initialMs?: number; maxMs?: number }>('an object of backoff options'),
+    {},
+  ),
+  healthCheck: option(switchable<HealthCheckOptions>('health check'), false),
+  metrics: option(boolean(), true),
+  logging: option(switchable<LoggingInterceptorOptions>('logging'), false),
+  defaultDeadlineMs: optional(int32(1)),
+  propagate: option(switchable<MetadataPropagationOptions>('propagation'), false),
+  interceptors: option(
+    rule('an array of grpc-js interceptor functions', (v) =>
+      Array.isArray(v) && v.every((i) => typeof i === 'function') ? [...(v as Interceptor[])] : INVALID,
+    ),
+    [] as Interceptor[],
+  ),
+  channelOptions: option(object<ChannelOptions>(), {}),
+  onWarning: option(func<(message: string) => void>(), defaultWarning),
+} as const
+
+const READ_BY_THE_POOL = new Set(['name', 'credentials'])
+
+const KEEPALIVE_OPTIONS = {
+  timeMs: option(int32(1), 30_000),
+  timeoutMs: option(int32(1), 10_000),
+  permitWithoutCalls: option(boolean(), true),
+} as const
+
+const RETRY_OPTIONS = {
+  maxAttempts: option(integer(2, { most: 100 }), 3),
+  initialBackoffMs: option(int32(1), 100),
+  maxBackoffMs: option(int32(1), 1_000),
+  backoffMultiplier: option(
+    rule('a finite number > 0', (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : INVALID)),
+    2,
+  ),
+  retryableStatusCodes: option(
+    rule(`a non-empty list of ${[...RETRYABLE].join(', ')}`, (v) =>
+      Array.isArray(v) && v.length > 0 && v.every((c) => RETRYABLE.has(c))
+        ? [...(v as RetryableStatus[])]
+        : INVALID,
+    ),
+    ['UNAVAILABLE'] as RetryableStatus[],
+  ),
+} as const
+
+const BACKOFF_OPTIONS = {
+  initialMs: option(int32(1), 1_000),
+  maxMs: option(int32(1), 30_000),
+} as const
+
+const HEALTH_CHECK_OPTIONS = {
+  service: option(string(), ''),
+  retryMs: option(int32(1), 1_000),
+} as const
+
+/** What a `methodTimeouts` key looks like: `'package.Service'` or `'package.Service/Method'`. */
+const METHOD_NAME = /^[\w.]+(\/\w+)?$/
+
+/**
+ * Reads `ChannelPoolOptions` from its tables (the pool's, then keepalive, retry, reconnectBackoff
+ * and healthCheck with their paths), then checks what relates two options.
+ * @throws InvalidOptionError naming the option and value at fault
+ */
 export function resolveChannelPoolOptions(options: ChannelPoolOptions = {}): ResolvedChannelPoolOptions {
-  if (options === null || typeof options !== 'object')
-    throw new InvalidOptionError('options', options, 'an object')
-  for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key))
-      throw new InvalidOptionError(key, (options as Record<string, unknown>)[key], 'a known option')
+  const o = readOptions(CHANNEL_POOL_OPTIONS, options, { of: 'ChannelPool', alsoKnown: READ_BY_THE_POOL })
+  if (o.maxChannels < o.minChannels) {
+    throw new InvalidOptionError('maxChannels', o.maxChannels, `at least minChannels (${o.minChannels})`)
   }
-  const o = options
-  let size: number | 'auto' = 'auto'
-  if (o.size !== undefined && o.size !== 'auto') size = int('size', o.size, 1, 1, 1024)
-  const minChannels = int('minChannels', o.minChannels, 1, 1, 1024)
-  const maxChannels = int('maxChannels', o.maxChannels, Math.max(8, minChannels), 1, 1024)
-  if (maxChannels < minChannels) {
-    throw new InvalidOptionError('maxChannels', maxChannels, `at least minChannels (${minChannels})`)
-  }
-  if (
-    o.loadBalancing !== undefined &&
-    o.loadBalancing !== 'round_robin' &&
-    o.loadBalancing !== 'pick_first'
-  ) {
-    throw new InvalidOptionError('loadBalancing', o.loadBalancing, "'round_robin' or 'pick_first'")
-  }
-  let keepalive: Required<KeepaliveOptions> | false = false
-  if (o.keepalive !== false) {
-    const k = obj('keepalive', o.keepalive)
-    keepalive = {
-      timeMs: int('keepalive.timeMs', k.timeMs, 30_000, 1, MAX_INT32),
-      timeoutMs: int('keepalive.timeoutMs', k.timeoutMs, 10_000, 1, MAX_INT32),
-      permitWithoutCalls: bool('keepalive.permitWithoutCalls', k.permitWithoutCalls, true),
-    }
-  }
-  let retry: Required<RetryOptions> | false = false
-  if (o.retry !== false) {
-    const r = obj('retry', o.retry)
-    const codes = r.retryableStatusCodes ?? ['UNAVAILABLE']
-    if (!Array.isArray(codes) || codes.length === 0 || codes.some((c) => !RETRYABLE.has(c))) {
-      throw new InvalidOptionError(
-        'retry.retryableStatusCodes',
-        codes,
-        `a non-empty list of ${[...RETRYABLE].join(', ')}`,
-      )
-    }
-    retry = {
-      maxAttempts: int('retry.maxAttempts', r.maxAttempts, 3, 2, 100),
-      initialBackoffMs: int('retry.initialBackoffMs', r.initialBackoffMs, 100, 1, MAX_INT32),
-      maxBackoffMs: int('retry.maxBackoffMs', r.maxBackoffMs, 1_000, 1, MAX_INT32),
-      backoffMultiplier: num('retry.backoffMultiplier', r.backoffMultiplier, 2, Number.MIN_VALUE),
-      retryableStatusCodes: [...codes],
-    }
-    if (retry.maxBackoffMs < retry.initialBackoffMs) {
-      throw new InvalidOptionError(
-        'retry.maxBackoffMs',
-        retry.maxBackoffMs,
-        'at least retry.initialBackoffMs',
-      )
-    }
+  const keepalive =
+    o.keepalive === false
+      ? false
+      : readOptions(KEEPALIVE_OPTIONS, o.keepalive, { of: 'keepalive', path: 'keepalive' })
+  const retry =
+    o.retry === false ? false : readOptions(RETRY_OPTIONS, o.retry, { of: 'retry', path: 'retry' })
+  if (retry !== false && retry.maxBackoffMs < retry.initialBackoffMs) {
+    throw new InvalidOptionError('retry.maxBackoffMs', retry.maxBackoffMs, 'at least retry.initialBackoffMs')
   }
   const methodTimeouts: Record<string, number> = {}
-  for (const [name, ms] of Object.entries(obj('methodTimeouts', o.methodTimeouts))) {
-    if (!/^[\w.]+(\/\w+)?$/.test(name)) {
-      throw new InvalidOptionError(
-        `methodTimeouts[${JSON.stringify(name)}]`,
-        name,
-        "'package.Service' or 'package.Service/Method'",
-      )
+  for (const [name, ms] of Object.entries(o.methodTimeouts)) {
+    const path = `methodTimeouts[${JSON.stringify(name)}]`
+    if (!METHOD_NAME.test(name)) {
+      throw new InvalidOptionError(path, name, "'package.Service' or 'package.Service/Method'")
     }
-    methodTimeouts[name] = int(`methodTimeouts[${JSON.stringify(name)}]`, ms, 0, 1, MAX_INT32)
+    const timeout = int32(1).read(ms, path)
+    if (timeout === INVALID) throw new InvalidOptionError(path, ms, int32(1).expected)
+    methodTimeouts[name] = timeout
   }
-  const backoff = obj('reconnectBackoff', o.reconnectBackoff)
-  const reconnectBackoff = {
-    initialMs: int('reconnectBackoff.initialMs', backoff.initialMs, 1_000, 1, MAX_INT32),
-    maxMs: int('reconnectBackoff.maxMs', backoff.maxMs, 30_000, 1, MAX_INT32),
-  }
+  const reconnectBackoff = readOptions(BACKOFF_OPTIONS, o.reconnectBackoff, {
+    of: 'reconnectBackoff',
+    path: 'reconnectBackoff',
+  })
   if (reconnectBackoff.maxMs < reconnectBackoff.initialMs) {
     throw new InvalidOptionError(
       'reconnectBackoff.maxMs',
@@ -267,99 +294,22 @@ export function resolveChannelPoolOptions(options: ChannelPoolOptions = {}): Res
       'at least reconnectBackoff.initialMs',
     )
   }
-  let healthCheck: Required<HealthCheckOptions> | false = false
-  if (o.healthCheck !== undefined && o.healthCheck !== false) {
-    const h = o.healthCheck === true ? {} : obj('healthCheck', o.healthCheck)
-    if (h.service !== undefined && typeof h.service !== 'string') {
-      throw new InvalidOptionError('healthCheck.service', h.service, 'a string')
-    }
-    healthCheck = {
-      service: h.service ?? '',
-      retryMs: int('healthCheck.retryMs', h.retryMs, 1_000, 1, MAX_INT32),
-    }
-  }
-  if (
-    o.interceptors !== undefined &&
-    (!Array.isArray(o.interceptors) || o.interceptors.some((i) => typeof i !== 'function'))
-  ) {
-    throw new InvalidOptionError('interceptors', o.interceptors, 'an array of grpc-js interceptor functions')
-  }
-  if (o.onWarning !== undefined && typeof o.onWarning !== 'function') {
-    throw new InvalidOptionError('onWarning', o.onWarning, 'a function')
-  }
+  const healthCheck =
+    o.healthCheck === false
+      ? false
+      : readOptions(HEALTH_CHECK_OPTIONS, o.healthCheck === true ? {} : o.healthCheck, {
+          of: 'healthCheck',
+          path: 'healthCheck',
+        })
   return {
-    size,
-    minChannels,
-    maxChannels,
-    maxStreamsPerChannel: int('maxStreamsPerChannel', o.maxStreamsPerChannel, 100, 1, MAX_INT32),
-    channelIdleMs: int('channelIdleMs', o.channelIdleMs, 60_000, 1, MAX_INT32),
-    allowInsecure: bool('allowInsecure', o.allowInsecure, false),
-    loadBalancing: o.loadBalancing ?? 'round_robin',
-    reresolveEveryMs: int('reresolveEveryMs', o.reresolveEveryMs, 30_000, 0, MAX_INT32),
+    ...o,
     keepalive,
     retry,
-    maxReceiveMessageBytes: int(
-      'maxReceiveMessageBytes',
-      o.maxReceiveMessageBytes,
-      4 * 1024 * 1024,
-      1,
-      MAX_INT32,
-    ),
-    maxSendMessageBytes: int('maxSendMessageBytes', o.maxSendMessageBytes, MAX_INT32, 1, MAX_INT32),
     methodTimeouts,
-    connectTimeoutMs: int('connectTimeoutMs', o.connectTimeoutMs, 5_000, 1, MAX_INT32),
     reconnectBackoff,
     healthCheck,
-    metrics: bool('metrics', o.metrics, true),
-    logging:
-      o.logging === undefined || o.logging === false
-        ? false
-        : o.logging === true
-          ? {}
-          : obj('logging', o.logging),
-    defaultDeadlineMs:
-      o.defaultDeadlineMs === undefined
-        ? undefined
-        : int('defaultDeadlineMs', o.defaultDeadlineMs, 0, 1, MAX_INT32),
-    propagate:
-      o.propagate === undefined || o.propagate === false
-        ? false
-        : o.propagate === true
-          ? {}
-          : obj('propagate', o.propagate),
-    interceptors: [...(o.interceptors ?? [])],
-    channelOptions: { ...obj('channelOptions', o.channelOptions) },
-    onWarning: o.onWarning ?? defaultWarning,
+    logging: o.logging === false ? false : o.logging === true ? {} : o.logging,
+    propagate: o.propagate === false ? false : o.propagate === true ? {} : o.propagate,
+    channelOptions: { ...o.channelOptions },
   }
-}
-
-function int(field: string, value: unknown, fallback: number, least: number, most: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < least || value > most) {
-    throw new InvalidOptionError(field, value, `an integer from ${least} to ${most}`)
-  }
-  return value
-}
-
-function num(field: string, value: unknown, fallback: number, least: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < least) {
-    throw new InvalidOptionError(field, value, `a finite number of at least ${least}`)
-  }
-  return value
-}
-
-function bool(field: string, value: unknown, fallback: boolean): boolean {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new InvalidOptionError(field, value, 'a boolean')
-  return value
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: returns the caller's own object type
-function obj<V extends Record<string, any>>(field: string, value: V | undefined): Partial<V> {
-  if (value === undefined) return {}
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidOptionError(field, value, 'an object')
-  }
-  return value
 }

@@ -17,6 +17,7 @@
 import type { Client, Interceptor } from '@grpc/grpc-js'
 import { BerthError, InternalError, InvalidOptionError, LeaseReleasedError } from '../core/errors.js'
 import { Lifecycle, type LifecycleState } from '../core/lifecycle.js'
+import { duration, func, object, option, readOptions, string } from '../core/option-table.js'
 import type { ChannelPoolOptions } from './channel-pool-options.js'
 import { type ChannelPool, type ClientConstructor, createChannelPool } from './channel-pool.js'
 import { type PoolKey, RegistryKeys } from './channel-registry-keys.js'
@@ -39,6 +40,16 @@ export interface ChannelRegistryOptions {
   /** The clock for `idleSince`, in ms since the epoch. Default `Date.now`. */
   now?: () => number
 }
+
+/** `ChannelRegistryOptions`, one row each. */
+const REGISTRY_OPTIONS = {
+  name: option(string({ nonEmpty: true }), 'channel-registry'),
+  idleCloseMs: option(duration({ zero: true }), 60_000),
+  closeTimeoutMs: option(duration({ zero: true }), 30_000),
+  defaults: option(object<ChannelPoolOptions>('an object of channel pool options'), {}),
+  create: option(func<NonNullable<ChannelRegistryOptions['create']>>(), createChannelPool),
+  now: option(func<() => number>(), Date.now),
+} as const
 
 /** active: held (or pinned by `get()`); idle: nobody holds it, its close timer runs; closing: closing. */
 export type RegistryEntryState = 'active' | 'idle' | 'closing' | 'closed'
@@ -165,23 +176,13 @@ export class ChannelRegistry extends Lifecycle {
   /** @throws InvalidOptionError */
   constructor(options: ChannelRegistryOptions = {}) {
     super()
-    if (options === null || typeof options !== 'object')
-      throw new InvalidOptionError('options', options, 'an object')
-    this.name = options.name ?? 'channel-registry'
-    if (typeof this.name !== 'string' || this.name === '')
-      throw new InvalidOptionError('name', options.name, 'a non-empty string')
-    this.#idleCloseMs = duration('idleCloseMs', options.idleCloseMs, 60_000)
-    this.#closeTimeoutMs = duration('closeTimeoutMs', options.closeTimeoutMs, 30_000)
-    const defaults = options.defaults ?? {}
-    if (defaults === null || typeof defaults !== 'object')
-      throw new InvalidOptionError('defaults', defaults, 'channel pool options')
-    this.#defaults = { ...defaults }
-    if (options.create !== undefined && typeof options.create !== 'function')
-      throw new InvalidOptionError('create', options.create, 'a function')
-    this.#create = options.create ?? createChannelPool
-    if (options.now !== undefined && typeof options.now !== 'function')
-      throw new InvalidOptionError('now', options.now, 'a function')
-    this.#now = options.now ?? Date.now
+    const o = readOptions(REGISTRY_OPTIONS, options, { of: 'ChannelRegistry' })
+    this.name = o.name
+    this.#idleCloseMs = o.idleCloseMs
+    this.#closeTimeoutMs = o.closeTimeoutMs
+    this.#defaults = { ...o.defaults }
+    this.#create = o.create
+    this.#now = o.now
   }
 
   /**
@@ -333,13 +334,6 @@ export class ChannelRegistry extends Lifecycle {
       this.#closing.delete(e)
     }
   }
-}
-
-function duration(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0)
-    throw new InvalidOptionError(field, value, 'a duration in ms, at least 0 (Infinity allowed)')
-  return value
 }
 
 function noop(): void {}

@@ -2,6 +2,7 @@ import type pg from 'pg'
 import { InvalidOptionError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
 import { Lifecycle } from '../core/lifecycle.js'
+import { INVALID, integer, option, readOptions, rule } from '../core/option-table.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { Pool as CorePool } from '../core/pool.js'
 import { CompatClientReleasedError, CompatPoolEndedError } from './errors.js'
@@ -9,6 +10,24 @@ import { endClient, openClient, pingClient } from './pg-client.js'
 import { PgConnectionError, toPgError } from './pg-error.js'
 
 type Callback<T> = (err: Error | undefined, result?: T) => void
+
+/** A pg.Pool duration: a number >= 0, where 0 turns the limit off. */
+const limit = rule('a number >= 0 (0 = no limit)', (v) =>
+  typeof v === 'number' && !Number.isNaN(v) && v >= 0 ? v : INVALID,
+)
+
+/**
+ * The pg.Pool options the drop-in reads itself (pg.Pool's milliseconds and seconds, checked under
+ * pg.Pool's names rather than as the core options they become); the connection settings go to
+ * pg.Client as given, and names pg.Pool does not know are passed over, as pg.Pool does.
+ */
+const COMPAT_OPTIONS = {
+  max: option(integer(1), 10),
+  min: option(integer(0), 0),
+  idleTimeoutMillis: option(limit, 10_000),
+  maxLifetimeSeconds: option(limit, 0),
+  connectionTimeoutMillis: option(limit, 0),
+} as const
 
 /**
  * A drop-in for node-postgres' `pg.Pool` on berth's engine: the same constructor options, `query`
@@ -37,9 +56,7 @@ export class Pool extends Lifecycle {
    */
   constructor(options: pg.PoolConfig = {}) {
     super()
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-      throw new InvalidOptionError('options', options, 'an object of pg.Pool options')
-    }
+    const o = readOptions(COMPAT_OPTIONS, options, { of: 'pg.Pool', ignoreUnknown: true })
     const copy: pg.PoolConfig = { ...options }
     if ('password' in options) {
       Object.defineProperty(copy, 'password', { value: options.password, enumerable: false, writable: true })
@@ -47,10 +64,9 @@ export class Pool extends Lifecycle {
     this.options = copy
     // pg.Pool's milliseconds and seconds, 0 meaning "no limit", checked under pg.Pool's names
     // rather than as the core options they become.
-    const idle = nonNegative('idleTimeoutMillis', options.idleTimeoutMillis) ?? 10_000
-    const lifetimeS = nonNegative('maxLifetimeSeconds', options.maxLifetimeSeconds) ?? 0
-    const lifetime = lifetimeS > 0 ? lifetimeS * 1000 : Number.POSITIVE_INFINITY
-    const connectMs = nonNegative('connectionTimeoutMillis', options.connectionTimeoutMillis) ?? 0
+    const idle = o.idleTimeoutMillis
+    const lifetime = o.maxLifetimeSeconds > 0 ? o.maxLifetimeSeconds * 1000 : Number.POSITIVE_INFINITY
+    const connectMs = o.connectionTimeoutMillis
     this.#connectTimeoutMs = connectMs > 0 ? connectMs : Number.POSITIVE_INFINITY
     this.#pool = new CorePool<pg.Client>({
       name: 'pg.Pool',
@@ -67,8 +83,8 @@ export class Pool extends Lifecycle {
         await endClient(client)
       },
       validate: pingClient,
-      max: options.max ?? 10,
-      min: options.min ?? 0,
+      max: o.max,
+      min: o.min,
       maxIdleMs: idle > 0 ? idle : Number.POSITIVE_INFINITY,
       maxLifetimeMs: lifetime,
       maxLifetimeJitterMs: 0, // pg.Pool's maxLifetimeSeconds is exact
@@ -294,13 +310,4 @@ export class PoolClient {
   checkOut(lease: Lease<pg.Client>): void {
     this.#lease = lease
   }
-}
-
-/** A pg.Pool duration: undefined (the default), or a number >= 0 where 0 turns the limit off. */
-function nonNegative(option: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw new InvalidOptionError(option, value, 'a number >= 0 (0 = no limit)')
-  }
-  return value
 }

@@ -1,3 +1,15 @@
+import {
+  INVALID,
+  type OptionErrorFactory,
+  boolean,
+  derived,
+  integer,
+  oneOf,
+  option,
+  readOptions,
+  rule,
+  string,
+} from '../core/option-table.js'
 /** The options of `createPgPool` beyond the connection settings, and their checks. */
 import { type PgConfigOptions, type ResolvedPgConfig, resolvePgConfig } from './config.js'
 import { parseDuration } from './duration.js'
@@ -51,73 +63,52 @@ export interface ResolvedPgPoolOptions {
   readonly noSessionState: boolean
 }
 
-const POOL_KEYS = new Set([
-  'name',
-  'acquireTimeout',
-  'pipeline',
-  'pipelineDepth',
-  'pipelineSlowQuery',
-  'instances',
-  'budgetCheck',
-  'pgbouncer',
-])
+/** A pool duration: milliseconds > 0 (or Infinity), or a Go-style string like `"5s"`. */
+const pgDuration = rule('a duration: milliseconds > 0 or a string like "5s"', (v, path) => {
+  if (typeof v === 'string') return parseDuration(v, path)
+  return typeof v === 'number' && v > 0 && !Number.isNaN(v) ? v : INVALID
+})
 
 /**
- * Resolves the connection settings and checks the pool's own options.
- * @throws PgConfigError naming the field and value at fault
+ * createPgPool's own options, one row each (the connection and pgxpool settings are read by
+ * config.ts). Off PgBouncer, pipelining and the budget check default on; behind it, off.
+ */
+const PG_POOL_OPTIONS = {
+  name: option(string({ nonEmpty: true }), 'pg'),
+  acquireTimeout: option(pgDuration, 30_000),
+  pgbouncer: option(oneOf('transaction', false), false),
+  pipeline: derived(boolean(), (o) => o.pgbouncer === false),
+  pipelineDepth: option(integer(1), 32),
+  pipelineSlowQuery: option(pgDuration, 50),
+  instances: option(integer(1), 1),
+  budgetCheck: derived(boolean(), (o) => o.pgbouncer === false),
+} as const
+
+const pgError: OptionErrorFactory = (option, value, expected) => new PgConfigError(option, value, expected)
+
+/**
+ * Resolves the connection settings (config.ts) and reads the pool's own options from
+ * {@link PG_POOL_OPTIONS}.
+ * @throws PgConfigError naming the option and value at fault
  */
 export function resolvePgPoolOptions(
   input: string | PgPoolOptions | undefined,
   options: PgPoolOptions | undefined,
 ): ResolvedPgPoolOptions {
   const config = resolvePgConfig(input, options)
-  const extra = config.extra
-  for (const key of Object.keys(extra)) {
-    if (!POOL_KEYS.has(key)) throw new PgConfigError(key, extra[key], 'is not an option of createPgPool')
-  }
-  const name = extra.name ?? 'pg'
-  if (typeof name !== 'string' || name === '') {
-    throw new PgConfigError('name', name, 'must be a non-empty string')
-  }
-  const acquireTimeoutMs = durationOption('acquireTimeout', extra.acquireTimeout, 30_000)
-  const bouncer = extra.pgbouncer ?? false
-  if (bouncer !== false && bouncer !== 'transaction') {
-    throw new PgConfigError('pgbouncer', bouncer, "must be 'transaction' or false")
-  }
-  if (bouncer === 'transaction' && extra.pipeline === true) {
+  const o = readOptions(PG_POOL_OPTIONS, config.extra, { of: 'createPgPool', error: pgError })
+  if (o.pgbouncer === 'transaction' && o.pipeline) {
     throw new PgConfigError('pipeline', true, "cannot be used with pgbouncer: 'transaction'")
   }
-  const pipeline = extra.pipeline ?? bouncer === false
-  if (typeof pipeline !== 'boolean') throw new PgConfigError('pipeline', pipeline, 'must be true or false')
-  const pipelineDepth = extra.pipelineDepth ?? 32
-  if (typeof pipelineDepth !== 'number' || !Number.isInteger(pipelineDepth) || pipelineDepth < 1) {
-    throw new PgConfigError('pipelineDepth', pipelineDepth, 'must be an integer >= 1')
-  }
-  const pipelineSlowMs = durationOption('pipelineSlowQuery', extra.pipelineSlowQuery, 50)
-  const instances = extra.instances ?? 1
-  if (typeof instances !== 'number' || !Number.isInteger(instances) || instances < 1) {
-    throw new PgConfigError('instances', instances, 'must be an integer >= 1')
-  }
-  const budgetCheck = extra.budgetCheck ?? bouncer === false
-  if (typeof budgetCheck !== 'boolean')
-    throw new PgConfigError('budgetCheck', budgetCheck, 'must be true or false')
   return {
     config,
-    name,
-    acquireTimeoutMs,
-    pipeline,
-    pipelineDepth,
-    pipelineSlowMs,
-    instances,
-    budgetCheck,
-    noSessionState: bouncer === 'transaction',
+    name: o.name,
+    acquireTimeoutMs: o.acquireTimeout,
+    pipeline: o.pipeline,
+    pipelineDepth: o.pipelineDepth,
+    pipelineSlowMs: o.pipelineSlowQuery,
+    instances: o.instances,
+    budgetCheck: o.budgetCheck,
+    noSessionState: o.pgbouncer === 'transaction',
   }
-}
-
-function durationOption(field: string, value: unknown, fallback: number): number {
-  if (value === undefined) return fallback
-  if (value === Number.POSITIVE_INFINITY) return value
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value
-  if (typeof value === 'string') return parseDuration(value, field)
-  throw new PgConfigError(field, value, 'must be a duration: milliseconds > 0 or a string like "5s"')
 }
