@@ -17,6 +17,9 @@ export interface LatencySummary {
   readonly max: number
 }
 
+/** The summary of no durations at all: every figure 0. */
+export const NO_LATENCY: LatencySummary = Object.freeze({ count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 })
+
 /** Largest recordable duration, in µs (about 285 years): longer ones are recorded as this. */
 const MAX_US = Number.MAX_SAFE_INTEGER
 
@@ -94,7 +97,7 @@ export class LatencyHistogram {
 
   summary(): LatencySummary {
     const count = this.#count
-    if (count === 0) return Object.freeze({ count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 })
+    if (count === 0) return NO_LATENCY
     this.#flushRun()
     const h = this.#h
     const zeros = this.#zeros
@@ -112,6 +115,24 @@ export class LatencyHistogram {
       p99: at(99),
       max: this.#max,
     })
+  }
+
+  /**
+   * One histogram holding every duration of `histograms` (exact: their counts are added, bucket by
+   * bucket), for a total over parts that each keep their own (a pool's calls over its methods).
+   * The parts are left as they were.
+   */
+  static merged(histograms: Iterable<LatencyHistogram>): LatencyHistogram {
+    const into = new LatencyHistogram()
+    for (const part of histograms) {
+      part.#flushRun()
+      into.#h.add(part.#h)
+      into.#zeros += part.#zeros
+      into.#count += part.#count
+      into.#sum += part.#sum
+      if (part.#max > into.#max) into.#max = part.#max
+    }
+    return into
   }
 
   reset(): void {

@@ -2,6 +2,7 @@
  * What a channel pool reports: `connectivity()` for health endpoints, `stats()` for metrics, and
  * the one pass over its channels that both are read from.
  */
+import type { LatencySummary } from '../core/latency-histogram.js'
 import type { LifecycleState } from '../core/lifecycle.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import type { ChannelPoolAddresses } from './channel-pool-addresses.js'
@@ -89,6 +90,16 @@ export interface ChannelPoolStats {
   readonly dnsLookups: number
   /** Of those, the lookups that failed. */
   readonly dnsErrors: number
+  /**
+   * Time a call waited for a channel with room, ms (the core pool's acquire wait; ~0 when one had
+   * room at once). The same shape as every owner's latencies.
+   */
+  readonly acquireWaitMs: LatencySummary
+  /**
+   * Durations of finished calls over all methods, ms (per method: `calls.methods`); all zero with
+   * `count: 0` when `metrics` is off.
+   */
+  readonly callMs: LatencySummary
   /** The core pool's snapshot (channels as resources, calls as shared leases). */
   readonly pool: PoolStats
   /** Per-method call metrics, latency in ms (undefined when `metrics` is off). */

@@ -13,6 +13,7 @@
 import type { ChannelCredentials, ChannelInterface, Client, ClientOptions, Interceptor } from '@grpc/grpc-js'
 import { ChannelCredentials as GrpcChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js'
 import { InvalidOptionError, PoolClosedError } from '../core/errors.js'
+import { NO_LATENCY } from '../core/latency-histogram.js'
 import { Lifecycle, type LifecycleState } from '../core/lifecycle.js'
 import type { ManagedOwner, OwnerHealth } from '../core/owner.js'
 import { Pool } from '../core/pool.js'
@@ -249,6 +250,7 @@ export class ChannelPool extends Lifecycle implements ManagedOwner {
     const t = tallyChannels(this.#supply.channels, this.#supply.retired)
     const pool = this.#pool.stats()
     const addresses = this.#addresses
+    const calls = this.#metrics?.snapshot()
     return Object.freeze({
       name: this.name,
       state: this.state,
@@ -267,8 +269,10 @@ export class ChannelPool extends Lifecycle implements ManagedOwner {
       unhealthy: Object.freeze([...(addresses?.book.unhealthy ?? [])]),
       dnsLookups: addresses?.dnsLookups ?? 0,
       dnsErrors: addresses?.dnsErrors ?? 0,
+      acquireWaitMs: pool.acquireWaitMs,
+      callMs: this.#metrics?.latency() ?? NO_LATENCY,
       pool,
-      calls: this.#metrics?.snapshot(),
+      calls,
     })
   }
 

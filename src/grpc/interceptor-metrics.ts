@@ -127,6 +127,11 @@ export class CallMetrics {
     return n
   }
 
+  /** Durations of finished calls over all methods, in ms: the methods' histograms merged, exactly. */
+  latency(): LatencySummary {
+    return LatencyHistogram.merged(Array.from(this.#methods.values(), (r) => r.latency)).summary()
+  }
+
   /** A frozen copy of every count and latency summary, with totals over all methods. */
   snapshot(): CallMetricsSnapshot {
     let started = 0

@@ -85,6 +85,25 @@ describe('LatencyHistogram', () => {
     assertClose(s.p99, 3.6e9, 'p99')
   })
 
+  it('merged() holds every duration of its parts, exactly as one histogram fed them all', () => {
+    const random = seededRandom(7)
+    const parts = [new LatencyHistogram(), new LatencyHistogram(), new LatencyHistogram()]
+    const whole = new LatencyHistogram()
+    for (let i = 0; i < 3000; i++) {
+      const ms = i % 5 === 0 ? 0 : i % 7 === 0 ? 12.5 : random() * 200
+      parts[i % 3]!.record(ms)
+      whole.record(ms)
+    }
+    const merged = LatencyHistogram.merged(parts).summary()
+    const expected = whole.summary()
+    assert.equal(merged.count, expected.count)
+    assert.equal(merged.max, expected.max)
+    assert.ok(Math.abs(merged.mean - expected.mean) < 1e-9)
+    for (const p of ['p50', 'p90', 'p99'] as const) assert.equal(merged[p], expected[p], p)
+    assert.equal(parts[0]!.summary().count, 1000, 'the parts are left as they were')
+    assert.equal(LatencyHistogram.merged([]).summary().count, 0)
+  })
+
   it('reset() forgets everything, including an open run', () => {
     const h = new LatencyHistogram()
     for (let i = 0; i < 5; i++) h.record(4)

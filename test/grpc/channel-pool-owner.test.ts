@@ -8,7 +8,7 @@ import { PoolClosedError } from '../../src/core/errors.js'
 import type { ManagedOwner } from '../../src/core/owner.js'
 import { createChannelPool } from '../../src/grpc/channel-pool.js'
 import { NotReadyError } from '../../src/grpc/errors.js'
-import { callsAtServer, echoClientConstructor, echoServers } from '../support/grpc.js'
+import { callsAtServer, echo, echoClientConstructor, echoServers } from '../support/grpc.js'
 
 const server = echoServers()
 
@@ -61,5 +61,30 @@ describe('channel pool as a managed owner', () => {
     await closing
     assert.equal(pool.health().ready, false)
     await assert.rejects(pool.probe(), PoolClosedError)
+  })
+})
+
+describe('channel pool stats latencies', () => {
+  it('callMs totals every method, acquireWaitMs every call that took a channel, both in the one latency shape', async () => {
+    const s = await server()
+    await using pool = createChannelPool(s.address, { size: 2 })
+    const client = pool.client(echoClientConstructor())
+    await pool.probe({ signal: AbortSignal.timeout(5000) })
+    await Promise.all([echo(client), echo(client), echo(client, { message: 'slow', delayMs: 30 })])
+    const stats = pool.stats()
+    const perMethod = Object.values(stats.calls!.methods).reduce((n, m) => n + m.latency.count, 0)
+    assert.equal(stats.callMs.count, 3)
+    assert.equal(stats.callMs.count, perMethod)
+    assert.ok(stats.callMs.max >= 30, `the slow call is the max (${stats.callMs.max} ms)`)
+    assert.ok(stats.acquireWaitMs.count >= 3)
+    assert.deepEqual(Object.keys(stats.callMs).sort(), Object.keys(stats.acquireWaitMs).sort())
+  })
+
+  it('callMs is the empty summary when metrics are off', async () => {
+    const s = await server()
+    await using pool = createChannelPool(s.address, { size: 1, metrics: false })
+    await echo(pool.client(echoClientConstructor()))
+    assert.equal(pool.stats().calls, undefined)
+    assert.equal(pool.stats().callMs.count, 0)
   })
 })

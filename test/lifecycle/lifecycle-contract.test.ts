@@ -20,6 +20,7 @@ type Check =
   | 'bad close options'
   | 'work after close'
   | 'no timers left'
+  | 'stats shape'
 
 interface Subject {
   close(options?: unknown): Promise<unknown>
@@ -28,11 +29,14 @@ interface Subject {
   state(): string
   /** One unit of the owner's work (acquire, query, call): must fail typed, at once, after close. */
   work(): Promise<unknown>
+  stats(): Record<string, unknown>
 }
 
 interface Row {
   owner: string
   make(): Promise<Subject>
+  /** The latencies its stats() carry at the top level, each a LatencySummary in ms. */
+  latencies: string[]
 }
 
 let server: EchoServer
@@ -58,8 +62,10 @@ const rows: Row[] = [
         destroy: (r) => pool.destroy(r),
         state: () => pool.state,
         work: () => pool.acquire(),
+        stats: () => pool.stats() as never,
       }
     },
+    latencies: ['acquireWaitMs'],
   },
   {
     owner: 'PgPool (createPgPool)',
@@ -71,8 +77,10 @@ const rows: Row[] = [
         destroy: (r) => pool.destroy(r),
         state: () => pool.state,
         work: () => pool.query('select 1'),
+        stats: () => pool.stats() as never,
       }
     },
+    latencies: ['acquireWaitMs', 'queryMs'],
   },
   {
     owner: 'pg.Pool drop-in',
@@ -84,8 +92,10 @@ const rows: Row[] = [
         destroy: (r) => pool.destroy(r),
         state: () => pool.state,
         work: () => pool.query('select 1'),
+        stats: () => pool.stats() as never,
       }
     },
+    latencies: ['acquireWaitMs'],
   },
   {
     owner: 'ChannelPool',
@@ -98,8 +108,10 @@ const rows: Row[] = [
         destroy: (r) => pool.destroy(r),
         state: () => pool.state,
         work: async () => pool.client(Echo),
+        stats: () => pool.stats() as never,
       }
     },
+    latencies: ['acquireWaitMs', 'callMs'],
     // 'bad close options' is the bug the lifecycle issue names: the old close() stopped DNS and
     // health checks and cached its promise before its options were checked.
   },
@@ -114,8 +126,11 @@ const rows: Row[] = [
         destroy: (r) => registry.destroy(r),
         state: () => registry.state,
         work: async () => registry.acquire(server.address),
+        stats: () => registry.stats() as never,
       }
     },
+    // A registry lends handles synchronously and times nothing itself: its pools carry the latencies.
+    latencies: [],
   },
 ]
 
@@ -138,6 +153,27 @@ function liveHandles(): Map<string, number> {
   const counts = new Map<string, number>()
   for (const kind of process.getActiveResourcesInfo()) counts.set(kind, (counts.get(kind) ?? 0) + 1)
   return counts
+}
+
+const LATENCY_KEYS = ['count', 'max', 'mean', 'p50', 'p90', 'p99']
+
+/** The stats every owner shares: a frozen snapshot with name, the lifecycle state, and one latency shape. */
+function checkStatsShape(row: Row, s: Subject): void {
+  const stats = s.stats()
+  assert.ok(Object.isFrozen(stats), 'stats() is a frozen snapshot')
+  assert.equal(typeof stats.name, 'string')
+  assert.notEqual(stats.name, '')
+  assert.equal(stats.state, s.state(), 'stats().state is the lifecycle state')
+  const latencies = Object.entries(stats)
+    .filter(([, v]) => v !== null && typeof v === 'object' && 'p50' in v)
+    .map(([k]) => k)
+  assert.deepEqual(latencies, row.latencies)
+  for (const key of latencies) {
+    assert.match(key, /Ms$/, `${key}: latencies are named in ms`)
+    const summary = stats[key] as Record<string, unknown>
+    assert.deepEqual(Object.keys(summary).sort(), LATENCY_KEYS, `${key} has the one latency shape`)
+    for (const k of LATENCY_KEYS) assert.equal(typeof summary[k], 'number', `${key}.${k}`)
+  }
 }
 
 const checks: Record<Check, (row: Row) => Promise<void>> = {
@@ -184,6 +220,17 @@ const checks: Record<Check, (row: Row) => Promise<void>> = {
     await sleep(50) // sockets finish closing on the next turns of the loop
     const left = [...liveHandles()].filter(([kind, n]) => n > (before.get(kind) ?? 0))
     assert.deepEqual(left, [], 'nothing the owner made keeps the event loop alive')
+  },
+  async 'stats shape'(row) {
+    const s = await row.make()
+    // One unit of work, given back (a lease or handle), so there is something to time.
+    await s.work().then(
+      (done) => (done as { release?: () => void } | undefined)?.release?.(),
+      () => {},
+    )
+    checkStatsShape(row, s)
+    await within(s.close({ timeoutMs: 5000 }), 6000, 'close()')
+    checkStatsShape(row, s)
   },
 }
 
