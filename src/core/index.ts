@@ -41,6 +41,7 @@ export {
   Lifecycle,
   type LifecycleState,
 } from './lifecycle.js'
+export { PoolOwner } from './pool-owner.js'
 export type { ManagedOwner, OwnerHealth, OwnerStats } from './owner.js'
 export type { AcquireOptions } from './acquire-options.js'
 export type { LeakReport } from './leak-detector.js'

@@ -14,8 +14,9 @@ import type { ChannelCredentials, ChannelInterface, Client, ClientOptions, Inter
 import { ChannelCredentials as GrpcChannelCredentials, credentials as grpcCredentials } from '@grpc/grpc-js'
 import { InvalidOptionError, PoolClosedError } from '../core/errors.js'
 import { NO_LATENCY } from '../core/latency-histogram.js'
-import { Lifecycle, type LifecycleState } from '../core/lifecycle.js'
+import type { LifecycleState } from '../core/lifecycle.js'
 import type { ManagedOwner, OwnerHealth } from '../core/owner.js'
+import { PoolOwner } from '../core/pool-owner.js'
 import { Pool } from '../core/pool.js'
 import { BalancedChannel } from './balanced-channel.js'
 import { renderChannelConfig } from './channel-config.js'
@@ -63,7 +64,7 @@ const FIXED_CAPACITY = 2 ** 31 - 1
  * channels stand, `stats()` a frozen snapshot for metrics, `probe()` and `health()` what a
  * ConnectionManager reads.
  */
-export class ChannelPool extends Lifecycle implements ManagedOwner {
+export class ChannelPool extends PoolOwner<PoolChannel> implements ManagedOwner {
   /** Name in errors, stats and metrics. Default: the target. */
   readonly name: string
   /** The target as given (arrays joined with commas). */
@@ -277,17 +278,13 @@ export class ChannelPool extends Lifecycle implements ManagedOwner {
   }
 
   /**
-   * Graceful (`close()` from the Lifecycle base): new calls fail at once (typed, UNAVAILABLE with
-   * `cause` PoolClosedError), calls in flight finish, then the channels close. No deadline of its
-   * own: the base's (`timeoutMs`, default 30000) destroys the channels under the calls still running.
+   * The pool of channels (PoolOwner's close drains it, destroy ends it). Graceful close: new calls
+   * fail at once (typed, UNAVAILABLE with `cause` PoolClosedError), calls in flight finish, then
+   * the channels close; past the base's deadline (`timeoutMs`, default 30000) destroy closes every
+   * channel now, and calls still in flight fail with UNAVAILABLE.
    */
-  protected override onClose(): Promise<void> {
-    return this.#pool.close({ timeoutMs: Number.POSITIVE_INFINITY })
-  }
-
-  /** Forced: closes every channel now; calls in flight fail with UNAVAILABLE. */
-  protected override onDestroy(reason: unknown): Promise<void> {
-    return this.#pool.destroy(reason)
+  protected override corePool(): Pool<PoolChannel> {
+    return this.#pool
   }
 
   protected override onTransition(_from: LifecycleState, to: LifecycleState): void {

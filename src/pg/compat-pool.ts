@@ -1,8 +1,8 @@
 import type pg from 'pg'
 import { InvalidOptionError } from '../core/errors.js'
 import type { Lease } from '../core/lease.js'
-import { Lifecycle } from '../core/lifecycle.js'
 import { INVALID, integer, option, readOptions, rule } from '../core/option-table.js'
+import { PoolOwner } from '../core/pool-owner.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import { Pool as CorePool } from '../core/pool.js'
 import { CompatClientReleasedError, CompatPoolEndedError } from './errors.js'
@@ -41,7 +41,7 @@ const COMPAT_OPTIONS = {
  * clients handed out are wrappers around pg.Client (berth does not patch driver objects): `query`,
  * `release`, `escapeIdentifier`, `escapeLiteral`, `on`/`off` for notifications, and `raw`.
  */
-export class Pool extends Lifecycle {
+export class Pool extends PoolOwner<pg.Client> {
   /** The options as given (password non-enumerable). */
   readonly options: Readonly<pg.PoolConfig>
   /** The name berth's errors and stats give this pool. */
@@ -201,18 +201,9 @@ export class Pool extends Lifecycle {
     return undefined
   }
 
-  /** Drain for `end()`/`close()`: the base owns the deadline (default 30000 ms). */
-  protected override onClose(): Promise<void> {
-    return this.#pool.close({ timeoutMs: Number.POSITIVE_INFINITY })
-  }
-
-  protected override onDestroy(reason: unknown): Promise<void> {
-    return this.#pool.destroy(reason)
-  }
-
-  protected override inUse(): number {
-    const s = this.#pool.stats()
-    return s.leased + s.shared
+  /** `end()`/`close()` drain it; the base owns the deadline (default 30000 ms). */
+  protected override corePool(): CorePool<pg.Client> {
+    return this.#pool
   }
 
   /** @internal */

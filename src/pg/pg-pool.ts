@@ -1,8 +1,8 @@
 import type pg from 'pg'
 import { LatencyHistogram } from '../core/latency-histogram.js'
 import type { Lease } from '../core/lease.js'
-import { Lifecycle } from '../core/lifecycle.js'
 import type { ManagedOwner, OwnerHealth } from '../core/owner.js'
+import { PoolOwner } from '../core/pool-owner.js'
 import { Pool } from '../core/pool.js'
 import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limitsFromRow } from './budget.js'
 import { cancelRunningQuery } from './cancel-wait.js'
@@ -22,7 +22,7 @@ import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.
  * cancellation, transactions with savepoints, and connections that never crash the process. On
  * the Lifecycle base: `close({ timeoutMs, signal })` drains and then escalates to `destroy()`.
  */
-export class PgPool extends Lifecycle implements ManagedOwner {
+export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
   /** The pool's name (option `name`, default 'pg'). */
   readonly name: string
   readonly #config: ResolvedPgConfig
@@ -253,19 +253,9 @@ export class PgPool extends Lifecycle implements ManagedOwner {
     })
   }
 
-  /** Drain: the core pool's close, without a deadline of its own (the base owns it). */
-  protected override onClose(): Promise<void> {
-    return this.#pool.close({ timeoutMs: Number.POSITIVE_INFINITY })
-  }
-
-  protected override onDestroy(reason: unknown): Promise<void> {
-    return this.#pool.destroy(reason)
-  }
-
-  /** Connections lent out, for the message of a close that timed out. */
-  protected override inUse(): number {
-    const s = this.#pool.stats()
-    return s.leased + s.shared
+  /** The pool of connections that close() drains and destroy() ends (connections lent out are in use). */
+  protected override corePool(): Pool<pg.Client> {
+    return this.#pool
   }
 }
 
