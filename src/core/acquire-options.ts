@@ -24,3 +24,19 @@ export function checkAcquireOptions(o: AcquireOptions): InvalidOptionError | und
   }
   return undefined
 }
+
+/**
+ * Whether `tryAcquire()` options ask for a shared lease. On a hot path (one call per gRPC call):
+ * two typeof checks, the rest only for bad input.
+ * @throws InvalidOptionError for malformed options
+ */
+export function tryAcquireShared(o: { shared?: boolean }): boolean {
+  if (typeof o !== 'object' || o === null) {
+    throw new InvalidOptionError('tryAcquire options', o, 'an object')
+  }
+  const shared = o.shared === true
+  if (!shared && o.shared !== undefined && o.shared !== false) {
+    throw new InvalidOptionError('shared', o.shared, 'a boolean')
+  }
+  return shared
+}

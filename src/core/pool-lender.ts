@@ -2,15 +2,13 @@
  * The lending path of a pool: callers waiting in FIFO order, idle resources lent most recently
  * used first, shared slots on the least busy resource, validation before a lend, and the fast
  * hand-off of a released resource to the oldest waiter. The Pool (pool.ts) owns the lifecycle
- * and the public API; the supply (pool-supply.ts) makes and retires resources.
+ * and the public API; the supply (pool-supply.ts) makes and retires resources. Elsewhere: choosing
+ * (pool-choices.ts), validating (pool-validation.ts), letting callers go (pool-refusals.ts).
  */
-import { type AcquireOptions, checkAcquireOptions } from './acquire-options.js'
+import { type AcquireOptions, checkAcquireOptions, tryAcquireShared } from './acquire-options.js'
 import { channels } from './diagnostics.js'
 import {
   AcquireAbortedError,
-  AcquireTimeoutError,
-  CreateFailedError,
-  InvalidOptionError,
   PoolClosedError,
   type PoolError,
   type PoolErrorContext,
@@ -19,41 +17,19 @@ import {
 import type { LatencyHistogram } from './latency-histogram.js'
 import { type LeakDetector, captureTrace } from './leak-detector.js'
 import { Lease, type LeaseOwner, kGiveBack } from './lease.js'
-import type { LifecycleState } from './lifecycle.js'
+import { demand, takeFree } from './pool-choices.js'
 import type { PoolEntry } from './pool-entry.js'
 import type { PoolInventory } from './pool-inventory.js'
+import type { LenderHooks, LenderOwner, LenderParts } from './pool-lender-parts.js'
 import type { ResolvedPoolOptions } from './pool-options.js'
+import { PoolRefusals } from './pool-refusals.js'
 import type { PoolCounters } from './pool-stats.js'
 import type { PoolSupply } from './pool-supply.js'
+import { PoolValidation, needsValidation } from './pool-validation.js'
 import type { ReadyGate } from './ready-gate.js'
-import { withDeadline } from './timers.js'
 import { WaitList, Waiter, capture, captured, settleWaiter } from './wait-list.js'
 
 type Trace = { stack?: string } | undefined
-
-/** Where the lender reads the lifecycle state: the pool itself (a plain getter on the hot path). */
-export interface LenderOwner {
-  readonly state: LifecycleState
-}
-
-/** What the lender tells its pool. */
-export interface LenderHooks {
-  /** Something ended (a waiter, a resource): a close may be drained now. */
-  maybeDrained(): void
-  /** A create failed: tell `createError` listeners. */
-  createError(cause: unknown): void
-}
-
-/** The parts of a pool the lender shares with it (the pool reads them for stats). */
-export interface LenderParts<T> {
-  readonly o: ResolvedPoolOptions<T>
-  readonly inv: PoolInventory<T>
-  readonly counters: PoolCounters
-  readonly waitHistogram: LatencyHistogram
-  readonly ready: ReadyGate
-  readonly supply: PoolSupply<T>
-  readonly leaks: LeakDetector<Lease<T>> | undefined
-}
 
 export class PoolLender<T> implements LeaseOwner<T> {
   readonly #o: ResolvedPoolOptions<T>
@@ -69,6 +45,8 @@ export class PoolLender<T> implements LeaseOwner<T> {
   readonly #backoff: PoolSupply<T>['backoff']
   readonly #owner: LenderOwner
   readonly #hooks: LenderHooks
+  readonly #validation: PoolValidation<T>
+  readonly #refusals: PoolRefusals<T>
   #pumping = false
   #pumpAgain = false
 
@@ -85,9 +63,19 @@ export class PoolLender<T> implements LeaseOwner<T> {
     this.#hooks = hooks
     this.#waiters = new WaitList(
       parts.o.clock,
-      (w) => this.#abandon(w, 'timeout'),
+      (w) => this.#refusals.abandon(w, 'timeout'),
       () => this.#validatingFor.values(),
     )
+    // The cold paths hear back through these few calls, never through the lender's internals.
+    const host = {
+      grant: (w: Waiter<T>, e: PoolEntry<T>, now: number) => this.#grant(w, e, now),
+      pump: () => this.pump(),
+      afterLoss: () => this.afterLoss(),
+      maybeDrained: () => hooks.maybeDrained(),
+      createError: (cause: unknown) => hooks.createError(cause),
+    }
+    this.#validation = new PoolValidation(parts, this.#waiters, this.#validatingFor, host)
+    this.#refusals = new PoolRefusals(parts, this.#waiters, this.#validatingFor, host)
   }
 
   get name(): string {
@@ -106,10 +94,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
 
   /** Rejects every waiter with `err` (a forced close). */
   rejectAll(err: PoolError): void {
-    for (const w of [...this.#waiters.drain(), ...this.#validatingFor.values()]) {
-      if (settleWaiter(w)) w.reject(err)
-    }
-    this.#validatingFor.clear()
+    this.#refusals.rejectAll(err)
   }
 
   /** Stops the waiters' deadline timer. */
@@ -145,12 +130,12 @@ export class PoolLender<T> implements LeaseOwner<T> {
     const now = this.#o.clock()
     const inv = this.#inv
     if (this.#waiters.size === 0) {
-      const e = this.#takeFree(shared, now)
+      const e = takeFree(this.#o, inv, this.#supply, shared, now)
       if (e !== undefined) return this.#lendNow(e, shared, now, trace)
     }
     if (this.#backoff.until > now && inv.live === 0 && inv.creating === 0) {
       this.#counters.failedFast++
-      return Promise.reject(this.#createFailedError(this.#backoff.until - now))
+      return Promise.reject(this.#refusals.createFailedError(this.#backoff.until - now))
     }
     if (this.#waiters.size >= this.#o.maxWaiting) {
       this.#counters.queueFull++
@@ -160,13 +145,13 @@ export class PoolLender<T> implements LeaseOwner<T> {
     const promise = new Promise<Lease<T>>(capture)
     const w = new Waiter<T>(shared, this.#waiters.nextSeq(), now, timeoutMs, signal, trace, captured)
     if (signal !== undefined) {
-      w.onAbort = () => this.#abandon(w, 'abort')
+      w.onAbort = () => this.#refusals.abandon(w, 'abort')
       signal.addEventListener('abort', w.onAbort, { once: true })
     }
     this.#waiters.push(w)
     // Nothing was free for this caller (or others were ahead): only demand can change.
     if (inv.idle.length > 0) this.pump()
-    else this.#demand(now)
+    else demand(this.#o, inv, this.#supply, this.#waiters, now)
     return promise
   }
 
@@ -181,21 +166,11 @@ export class PoolLender<T> implements LeaseOwner<T> {
     options: { shared?: boolean } | undefined,
     traceFrom: (...args: never[]) => unknown,
   ): Lease<T> | undefined {
-    // On a hot path (one call per gRPC call): two typeof checks, the rest only for bad input.
-    let shared = false
-    if (options !== undefined) {
-      if (typeof options !== 'object' || options === null) {
-        throw new InvalidOptionError('tryAcquire options', options, 'an object')
-      }
-      shared = options.shared === true
-      if (!shared && options.shared !== undefined && options.shared !== false) {
-        throw new InvalidOptionError('shared', options.shared, 'a boolean')
-      }
-    }
+    const shared = options === undefined ? false : tryAcquireShared(options)
     if (this.#owner.state !== 'open') throw new PoolClosedError(this.context())
     if (this.#waiters.size > 0) return undefined
     const now = this.#o.clock()
-    const e = this.#takeFree(shared, now)
+    const e = takeFree(this.#o, this.#inv, this.#supply, shared, now)
     if (e === undefined) return undefined
     this.#counters.acquires++
     this.#waitHistogram.record(0)
@@ -290,32 +265,6 @@ export class PoolLender<T> implements LeaseOwner<T> {
     else this.#hooks.maybeDrained()
   }
 
-  /**
-   * What a caller arriving now can have without waiting: for a shared caller the least busy shared
-   * entry with room (or, with `spreadShared`, an idle entry before a busy one); else the most
-   * recently used idle entry, unless it must be validated first. Expired idle entries met on the way
-   * are retired.
-   */
-  #takeFree(shared: boolean, now: number): PoolEntry<T> | undefined {
-    const inv = this.#inv
-    const busy = shared ? inv.pickShared(this.#o.canShare) : undefined
-    if (busy !== undefined && (busy.sharedLeases === 0 || !this.#o.spreadShared)) return busy
-    let lost = false
-    let found: PoolEntry<T> | undefined
-    while (inv.idle.length > 0) {
-      const idle = inv.idle[inv.idle.length - 1]!
-      if (now >= idle.expiresAt) {
-        this.#supply.retire(idle, 'lifetime')
-        lost = true
-        continue
-      }
-      if (!this.#needsValidation(idle, now)) found = idle
-      break
-    }
-    if (lost) this.#supply.replenish()
-    return found ?? busy
-  }
-
   #lendNow(e: PoolEntry<T>, shared: boolean, now: number, trace: Trace): Promise<Lease<T>> {
     this.#waitHistogram.record(0)
     return Promise.resolve(this.#lend(e, shared, now, trace))
@@ -351,10 +300,6 @@ export class PoolLender<T> implements LeaseOwner<T> {
     else w.settled = true
     if (waiters.size === 0) waiters.disarmIfEmpty(this.#validatingFor.size)
     this.#waitHistogram.record(now - w.enqueuedAt)
-  }
-
-  #needsValidation(e: PoolEntry<T>, now: number): boolean {
-    return this.#o.validate !== undefined && now - e.checkedAt > this.#o.validateAfterIdleMs
   }
 
   /**
@@ -398,7 +343,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
       const w = waiters.oldest()
       if (w === undefined || !this.#serveFromIdle(w, now)) break
     }
-    this.#demand(now)
+    demand(this.#o, this.#inv, this.#supply, this.#waiters, now)
   }
 
   /** Gives `w` an idle entry, validating it first if it sat idle too long. False if none is idle. */
@@ -410,29 +355,15 @@ export class PoolLender<T> implements LeaseOwner<T> {
         this.#supply.retire(e, 'lifetime')
         continue
       }
-      if (this.#needsValidation(e, now)) {
+      if (needsValidation(this.#o, e, now)) {
         this.#waiters.remove(w)
-        void this.validate(e, w)
+        void this.#validation.validate(e, w)
       } else {
         this.#grant(w, e, now)
       }
       return true
     }
     return false
-  }
-
-  /** Starts the creates that waiting callers need, and drains a shared entry when the budget is spent. */
-  #demand(now: number): void {
-    const waiters = this.#waiters
-    const inv = this.#inv
-    if (inv.total < this.#o.max) {
-      const cap = typeof this.#o.capacity === 'number' ? this.#o.capacity : 1
-      const toCreate = waiters.exclusive.size + Math.ceil(waiters.shared.size / cap) - inv.creating
-      this.#supply.grow(toCreate, now)
-    }
-    if (inv.shared === 0) return
-    if (waiters.exclusive.size === 0) inv.undrain()
-    else if (inv.total >= this.#o.max) inv.drainOneShared()
   }
 
   // --- supply --------------------------------------------------------------------------------
@@ -445,63 +376,7 @@ export class PoolLender<T> implements LeaseOwner<T> {
 
   /** The callers waiting hear why a create failed; the supply then schedules the retry. */
   createFailed(cause: unknown, delay: number): void {
-    this.#hooks.createError(cause)
-    // The callers waiting hear the cause: all of them when nothing could serve them any more,
-    // else the oldest, on whose behalf the create was made.
-    const err = this.#createFailedError(delay)
-    const doomed = this.#inv.live === 0 && this.#inv.creating === 0 ? this.#waiters.drain() : []
-    const oldest = this.#waiters.oldest()
-    if (oldest !== undefined) {
-      this.#waiters.remove(oldest)
-      doomed.push(oldest)
-    }
-    for (const w of doomed) if (settleWaiter(w)) w.reject(err)
-    this.#waiters.disarmIfEmpty(this.#validatingFor.size)
-    this.#ready.fail(err)
-  }
-
-  #createFailedError(retryInMs?: number): CreateFailedError {
-    const b = this.#backoff
-    return new CreateFailedError(this.context(), b.lastError, b.failures, retryInMs)
-  }
-
-  // --- validating ----------------------------------------------------------------------------
-
-  /** Validates `e`; on success it goes to `w` (if still waiting) or back to idle. */
-  async validate(e: PoolEntry<T>, w: Waiter<T> | undefined): Promise<void> {
-    this.#inv.move(e, 'validating')
-    if (w !== undefined) this.#validatingFor.set(e, w)
-    const o = this.#o
-    const ac = new AbortController()
-    let ok: boolean
-    try {
-      const check = Promise.resolve().then(() => o.validate!(e.resource, ac.signal))
-      ok = (await withDeadline(check, o.validateTimeoutMs, () => ac.abort())) !== false
-    } catch {
-      ok = false
-    }
-    this.#validatingFor.delete(e)
-    this.#waiters.disarmIfEmpty(this.#validatingFor.size)
-    if (e.state !== 'validating') return // destroyed meanwhile
-    const waiting = w !== undefined && !w.settled ? w : undefined
-    if (!ok) {
-      this.#counters.validationFailures++
-      e.retire ??= 'health'
-    }
-    if (e.retire !== undefined) {
-      this.#supply.retire(e, e.retire)
-      if (waiting !== undefined) this.#waiters.unshift(waiting) // it keeps its turn
-      this.afterLoss()
-      return
-    }
-    const now = o.clock()
-    e.checkedAt = now
-    if (waiting !== undefined) this.#grant(waiting, e, now)
-    else {
-      this.#inv.move(e, 'idle')
-      if (this.#waiters.size > 0) this.pump()
-      else this.#hooks.maybeDrained()
-    }
+    this.#refusals.createFailed(cause, delay)
   }
 
   /** After a resource is gone: refill to min and serve waiters with a new one. */
@@ -511,38 +386,13 @@ export class PoolLender<T> implements LeaseOwner<T> {
     else this.#hooks.maybeDrained()
   }
 
-  /** A waiter gives up (its signal aborted or its deadline passed); it can never get a resource later. */
-  #abandon(w: Waiter<T>, why: 'abort' | 'timeout'): void {
-    if (w.settled) return
-    const context = this.context() // taken while the waiter still counts
-    this.#waiters.remove(w)
-    settleWaiter(w)
-    if (why === 'abort') {
-      this.#counters.cancellations++
-      w.reject(new AcquireAbortedError(context, w.signal?.reason))
-    } else {
-      this.#counters.timeouts++
-      const cause = this.#backoff.failures > 0 ? this.#backoff.lastError : undefined
-      w.reject(new AcquireTimeoutError(context, w.timeoutMs, cause === undefined ? undefined : { cause }))
-    }
-    this.#waiters.disarmIfEmpty(this.#validatingFor.size)
-    // Pump even with nobody left: it lifts a drain made for this waiter if it was exclusive.
-    this.pump()
-    this.#hooks.maybeDrained()
+  /** Validates `e` (a health check when `w` is undefined); see pool-validation.ts. */
+  validate(e: PoolEntry<T>, w: Waiter<T> | undefined): Promise<void> {
+    return this.#validation.validate(e, w)
   }
 
   /** The counts an error reports. */
   context(): PoolErrorContext {
-    const inv = this.#inv
-    return {
-      pool: this.#o.name,
-      total: inv.total,
-      idle: inv.idle.length,
-      leased: inv.leased,
-      shared: inv.shared,
-      creating: inv.creating,
-      waiting: this.#waiters.size + this.#validatingFor.size,
-      max: this.#o.max,
-    }
+    return this.#refusals.context()
   }
 }
