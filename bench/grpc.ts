@@ -1,3 +1,6 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 /**
  * gRPC benchmark: unary Echo calls per second through berth/grpc (channel pool with its
  * interceptors and metrics on) against a bare grpc-js client to the same server, in the same run,
@@ -11,14 +14,12 @@
  * The servers run in a child process (bench/grpc-server.ts) so the client process, whose
  * overhead is compared, has a core to itself. See bench/README.md.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import * as grpc from '@grpc/grpc-js'
 import { createChannelPool } from '../src/grpc/channel-pool.js'
 import { type EchoClient, echo, echoClientConstructor } from '../test/support/grpc.js'
 import {
+  COMMON_FLAGS,
   PAIRED_LEGEND,
   collectGarbage,
   commandLine,
@@ -32,6 +33,7 @@ import {
   median,
   pairedRatios,
   parseList,
+  readBenchFlags,
   rotate,
   roundsAtLeast,
   runOps,
@@ -54,30 +56,22 @@ function fail(message: string): never {
   return failUsage('grpc', message)
 }
 
-const flags = (() => {
-  try {
-    return parseArgs({
+const flags = readBenchFlags(
+  'grpc',
+  HELP,
+  () =>
+    parseArgs({
       options: {
         concurrency: { type: 'string', default: '1,16,64' },
         runs: { type: 'string' },
         time: { type: 'string' },
         warmup: { type: 'string' },
         'limit-calls': { type: 'string' },
-        quick: { type: 'boolean', default: false },
-        write: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
+        ...COMMON_FLAGS,
       },
       strict: true,
-    }).values
-  } catch (err) {
-    return fail(`${(err as Error).message}\n\n${HELP}`)
-  }
-})()
-
-if (flags.help) {
-  process.stdout.write(HELP)
-  process.exit(0)
-}
+    }).values,
+)
 
 const count = (value: string, flag: string) => countFlag('grpc', value, flag)
 const concurrencies = parseList(flags.concurrency).map((c) => count(c, 'concurrency'))

@@ -9,6 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { ParseArgsConfig } from 'node:util'
+
+type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>
 import {
   type PairedRatio,
   TYPOGRAPHIC,
@@ -231,6 +234,32 @@ export function parseCount(value: string, flag: string): number {
 }
 
 /** Reports a usage or setup error without a stack trace and exits with status 2. */
+/** The flags every bench takes besides its own. */
+export const COMMON_FLAGS = {
+  quick: { type: 'boolean', default: false },
+  write: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const satisfies ParseArgsOptionsConfig
+
+/**
+ * A bench's command line: `parse` reads it (`parseArgs` with the bench's own options and
+ * {@link COMMON_FLAGS}); `--help` prints `help` and exits 0, a bad flag exits 2 with the message
+ * and `help`.
+ */
+export function readBenchFlags<V extends { help?: boolean }>(bench: string, help: string, parse: () => V): V {
+  let values: V
+  try {
+    values = parse()
+  } catch (err) {
+    return failUsage(bench, `${(err as Error).message}\n\n${help}`)
+  }
+  if (values.help === true) {
+    process.stdout.write(help)
+    process.exit(0)
+  }
+  return values
+}
+
 export function failUsage(bench: string, message: string): never {
   process.stderr.write(`bench:${bench}: ${message}\n`)
   process.exit(2)

