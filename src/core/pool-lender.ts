@@ -262,7 +262,8 @@ export class PoolLender<T> implements LeaseOwner<T> {
     e.idleSince = now
     this.#inv.move(e, 'idle')
     if (this.#waiters.size > 0) this.pump()
-    else this.#hooks.maybeDrained()
+    // Only a closing pool drains; checked here so an open pool's release makes no call for it.
+    else if (this.#owner.state === 'closing') this.#hooks.maybeDrained()
   }
 
   #lendNow(e: PoolEntry<T>, shared: boolean, now: number, trace: Trace): Promise<Lease<T>> {
@@ -383,7 +384,8 @@ export class PoolLender<T> implements LeaseOwner<T> {
   afterLoss(): void {
     this.#supply.replenish()
     if (this.#waiters.size > 0) this.pump()
-    else this.#hooks.maybeDrained()
+    // Only a closing pool drains; checked here so an open pool's release makes no call for it.
+    else if (this.#owner.state === 'closing') this.#hooks.maybeDrained()
   }
 
   /** Validates `e` (a health check when `w` is undefined); see pool-validation.ts. */
