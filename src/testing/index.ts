@@ -5,6 +5,12 @@ export {
   startPostgres,
 } from './postgres-server.js'
 export {
+  type PostgresCluster,
+  type PostgresStandby,
+  type StartPostgresClusterOptions,
+  startPostgresCluster,
+} from './postgres-cluster.js'
+export {
   type PgBouncer,
   type PgBouncerPoolMode,
   type PgBouncerTarget,

@@ -46,6 +46,13 @@ export interface PostgresServer {
 }
 
 const USER = 'postgres'
+
+/** What a standby is made from: a stopped primary's data directory, and where the primary listens. */
+export interface StandbySource {
+  readonly dataDir: string
+  readonly port: number
+  readonly password: string
+}
 /** Durability is worthless for throwaway data; turning it off makes DDL-heavy tests much faster. */
 const TEST_DEFAULTS: Record<string, string | number> = {
   fsync: 'off',
@@ -72,7 +79,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   return TestServer.boot(new ManagedPostgres(binaries, baseDir, options))
 }
 
-class ManagedPostgres extends TestServer implements PostgresServer {
+export class ManagedPostgres extends TestServer implements PostgresServer {
   readonly user = USER
   readonly database = 'postgres'
   readonly password: string
@@ -82,8 +89,10 @@ class ManagedPostgres extends TestServer implements PostgresServer {
     private readonly binaries: PostgresBinaries,
     private readonly baseDir: string,
     private readonly options: StartPostgresOptions,
+    /** Set for a streaming standby: it copies this primary's data instead of running initdb. */
+    private readonly standbyOf?: StandbySource,
   ) {
-    const password = randomBytes(24).toString('base64url')
+    const password = standbyOf?.password ?? randomBytes(24).toString('base64url')
     super({
       name: 'PostgreSQL',
       binary: binaries.postgres,
@@ -111,6 +120,7 @@ class ManagedPostgres extends TestServer implements PostgresServer {
   }
 
   protected override async prepare(): Promise<void> {
+    if (this.standbyOf !== undefined) return this.#copyPrimary(this.standbyOf)
     const pwfile = await this.writeFile('pwfile', `${this.password}\n`)
     const { code, signal } = await this.run(this.binaries.initdb, [
       ...['-D', this.dataDir, '-U', USER, '--pwfile', pwfile, '--auth', 'scram-sha-256'],
@@ -120,6 +130,29 @@ class ManagedPostgres extends TestServer implements PostgresServer {
     if (code !== 0) throw this.failure(`initdb failed (exit code ${code}, signal ${signal})`)
   }
 
+  /**
+   * A streaming standby from a stopped primary's data directory: the copy, `standby.signal`, and
+   * `primary_conninfo` (initdb's pg_hba.conf already lets 127.0.0.1 connect for replication).
+   */
+  async #copyPrimary(source: StandbySource): Promise<void> {
+    const { code, signal } = await this.run('/bin/cp', ['-a', source.dataDir, this.dataDir])
+    if (code !== 0)
+      throw this.failure(`copying the primary's data failed (exit code ${code}, signal ${signal})`)
+    await fs.rm(path.join(this.dataDir, 'postmaster.pid'), { force: true })
+    await this.writeFile('data/standby.signal', '')
+    const conninfo = `host=${HOST} port=${source.port} user=${USER} password=${source.password} application_name=berth-standby`
+    const auto = path.join(this.dataDir, 'postgresql.auto.conf')
+    const before = await fs.readFile(auto, 'utf8').catch(() => '')
+    await fs.writeFile(auto, `${before}primary_conninfo = '${conninfo.replaceAll("'", "''")}'\n`)
+  }
+
+  /** Promotes a standby to primary (`pg_ctl promote`, waiting until it is done). */
+  async promote(): Promise<void> {
+    const pgCtl = path.join(path.dirname(this.binaries.postgres), 'pg_ctl')
+    const { code, signal } = await this.run(pgCtl, ['promote', '-D', this.dataDir, '-w', '-t', '60'])
+    if (code !== 0) throw this.failure(`pg_ctl promote failed (exit code ${code}, signal ${signal})`)
+  }
+
   protected override async args(): Promise<string[]> {
     const settings = { ...TEST_DEFAULTS, ...this.options.postgresFlags }
     const flags = Object.entries(settings).flatMap(([name, value]) => ['-c', `${name}=${value}`])
@@ -127,8 +160,9 @@ class ManagedPostgres extends TestServer implements PostgresServer {
   }
 
   protected override untilReady(signal: AbortSignal): Promise<void> {
+    // A standby says 'ready to accept read-only connections'.
     return this.lineMatching(
-      (line) => line.includes('database system is ready to accept connections'),
+      (line) => /database system is ready to accept (read-only )?connections/.test(line),
       signal,
     )
   }
