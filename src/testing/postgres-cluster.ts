@@ -4,6 +4,7 @@
  * each standby (with `standby.signal` and `primary_conninfo`), and all of them started. A standby's
  * `promote()` fails over (`pg_ctl promote`); `stop()`/`start()` take any server down and up.
  */
+import { setTimeout as sleep } from 'node:timers/promises'
 import { InvalidOptionError } from '../core/errors.js'
 import { preparePostgresBinaries } from './postgres-binaries.js'
 import {
@@ -26,6 +27,10 @@ export interface StartPostgresClusterOptions extends StartPostgresOptions {
 export interface PostgresStandby extends PostgresServer {
   /** Promotes it to primary and waits until it accepts writes (`pg_ctl promote -w`). */
   promote(): Promise<void>
+  /** Stops applying WAL (`pg_wal_replay_pause()`): it keeps receiving, and falls behind. */
+  pauseReplay(): Promise<void>
+  /** Applies WAL again (`pg_wal_replay_resume()`). */
+  resumeReplay(): Promise<void>
 }
 
 /** A primary and its streaming standbys; see {@link startPostgresCluster}. */
@@ -40,6 +45,14 @@ export interface PostgresCluster {
    * (`postgres://user:password@127.0.0.1:p1,127.0.0.1:p2/postgres`); contains the password.
    */
   readonly url: string
+  /** How far `standby` has yet to replay to reach the primary's current WAL position, in bytes. */
+  lagBytes(standby: PostgresStandby): Promise<number>
+  /**
+   * Resolves once every running standby has replayed the primary's current WAL position (so a
+   * write made before the call can be read there).
+   * @throws PostgresServerError after `timeoutMs` (default 10000)
+   */
+  caughtUp(timeoutMs?: number): Promise<void>
   /** Destroys every server. Idempotent. */
   destroy(): Promise<void>
 }
@@ -92,7 +105,27 @@ export async function startPostgresCluster(
     if (cause instanceof PostgresServerError) throw cause
     throw new PostgresServerError(`cannot start the PostgreSQL cluster: ${String(cause)}`, { cause })
   }
-  return new Cluster(primary, standbys)
+  return new Cluster(primary, standbys.map(asStandby))
+}
+
+/** One statement on a fresh connection (pg, the optional peer dependency, loaded on first use). */
+async function sql(url: string, text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  const { default: pg } = await import('pg')
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return (await client.query(text, params)).rows as Record<string, unknown>[]
+  } finally {
+    await client.end().catch(() => {})
+  }
+}
+
+function asStandby(server: ManagedPostgres): PostgresStandby {
+  return Object.assign(server, {
+    pauseReplay: async () => void (await sql(server.url, 'select pg_wal_replay_pause()')),
+    resumeReplay: async () => void (await sql(server.url, 'select pg_wal_replay_resume()')),
+  })
 }
 
 class Cluster implements PostgresCluster {
@@ -110,6 +143,41 @@ class Cluster implements PostgresCluster {
   get url(): string {
     const hosts = this.servers.map((s) => `${HOST}:${s.port}`).join(',')
     return `postgres://${this.primary.user}:${encodeURIComponent(this.primary.password)}@${hosts}/${this.primary.database}`
+  }
+
+  async lagBytes(standby: PostgresStandby): Promise<number> {
+    const primary = await this.#writable()
+    const [head] = await sql(primary.url, 'select pg_current_wal_lsn()::text as lsn')
+    const [lag] = await sql(
+      standby.url,
+      'select pg_wal_lsn_diff($1, pg_last_wal_replay_lsn())::float8 as bytes',
+      [head!.lsn],
+    )
+    return Math.max(0, Number(lag!.bytes))
+  }
+
+  async caughtUp(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    const primary = await this.#writable()
+    for (const s of this.standbys) {
+      if (s === primary || s.pid === undefined) continue
+      while ((await this.lagBytes(s)) > 0) {
+        if (Date.now() > deadline) {
+          throw new PostgresServerError(`standby on port ${s.port} did not catch up within ${timeoutMs} ms`)
+        }
+        await sleep(20)
+      }
+    }
+  }
+
+  /** The server taking writes now: the running one not in recovery (the primary, or a promoted standby). */
+  async #writable(): Promise<PostgresServer> {
+    for (const s of this.servers) {
+      if (s.pid === undefined) continue
+      const [row] = await sql(s.url, 'select pg_is_in_recovery() as r')
+      if (row!.r === false) return s
+    }
+    throw new PostgresServerError('no running server of the cluster takes writes')
   }
 
   destroy(): Promise<void> {

@@ -37,6 +37,8 @@ export interface PostgresServer {
   /** `postgres://user:password@127.0.0.1:port/database`; contains the password, so do not log it. */
   readonly url: string
   readonly dataDir: string
+  /** The server's process id while it runs; `undefined` while stopped. */
+  readonly pid: number | undefined
   /** Shuts the server down (fast shutdown) but keeps its data, e.g. to test reconnect behaviour. */
   stop(): Promise<void>
   /** Starts a stopped server again on the same port. No-op while running. */

@@ -65,6 +65,22 @@ describe('startPostgresCluster', () => {
     )
   })
 
+  it('lets a standby fall behind with pauseReplay() and catch up with resumeReplay()', async () => {
+    const [, lagging] = cluster.standbys
+    await cluster.caughtUp()
+    assert.equal(await cluster.lagBytes(lagging!), 0)
+    await lagging!.pauseReplay()
+    await sql(cluster.primary.url, 'insert into replicated select g from generate_series(100, 1099) g')
+    await until(async () => (await cluster.lagBytes(lagging!)) > 0, 5000, 'the paused standby to lag')
+    const behind = await sql<{ n: number }>(lagging!.url, 'select count(*)::int as n from replicated')
+    assert.equal(behind[0]!.n, 3, 'a paused standby does not show the new rows')
+    await assert.rejects(cluster.caughtUp(300), /did not catch up within 300 ms/)
+    await lagging!.resumeReplay()
+    await cluster.caughtUp()
+    const after = await sql<{ n: number }>(lagging!.url, 'select count(*)::int as n from replicated')
+    assert.equal(after[0]!.n, 1003)
+  })
+
   it('fails over: with the primary stopped, a promoted standby takes writes', async () => {
     await cluster.primary.stop()
     const [next] = cluster.standbys
@@ -72,7 +88,7 @@ describe('startPostgresCluster', () => {
     assert.equal(await inRecovery(next!.url), false)
     await sql(next!.url, 'insert into replicated values (10)')
     const rows = await sql<{ n: number }>(next!.url, 'select count(*)::int as n from replicated')
-    assert.equal(rows[0]!.n, 4)
+    assert.equal(rows[0]!.n, 1004)
   })
 })
 
