@@ -8,6 +8,21 @@ import type { PgSslFiles, PgSslMode } from './config-ssl.js'
 
 export type { PgSslFiles, PgSslMode }
 
+/** libpq's `target_session_attrs` values. */
+export type PgTargetSessionAttrs =
+  | 'any'
+  | 'read-write'
+  | 'read-only'
+  | 'primary'
+  | 'standby'
+  | 'prefer-standby'
+
+/** One server of a host list. */
+export interface PgHost {
+  readonly host: string
+  readonly port: number
+}
+
 /** A password, or a function called before each connect (for rotating tokens such as IAM auth). */
 export type PgPassword = string | (() => string | Promise<string>)
 
@@ -18,10 +33,28 @@ export type PgPassword = string | (() => string | Promise<string>)
  * Keys this layer does not know are passed through untouched in {@link ResolvedPgConfig.extra}.
  */
 export interface PgConfigOptions {
-  /** Server host name, IP address or Unix socket directory (`host`, `PGHOST`). Default `'localhost'`. One host only. */
+  /**
+   * Server host name, IP address or Unix socket directory (`host`, `PGHOST`). Default
+   * `'localhost'`. A comma list (`'pg-a,pg-b'`) names several servers, tried as libpq tries them
+   * (see `targetSessionAttrs`, `loadBalanceHosts`).
+   */
   host?: string
-  /** Server port, 1..65535 (`port`, `PGPORT`). Default 5432. */
-  port?: number
+  /**
+   * Server port, 1..65535 (`port`, `PGPORT`). Default 5432. With several hosts: one port for all,
+   * or a comma list with one entry per host (an empty entry is 5432), as in libpq.
+   */
+  port?: number | string
+  /**
+   * Which server of a host list a connection must reach (`target_session_attrs`,
+   * `PGTARGETSESSIONATTRS`), as in libpq: `'any'` (default), `'read-write'`, `'read-only'`,
+   * `'primary'`, `'standby'`, or `'prefer-standby'` (a standby, else any server).
+   */
+  targetSessionAttrs?: PgTargetSessionAttrs
+  /**
+   * Order in which the hosts are tried (`load_balance_hosts`, `PGLOADBALANCEHOSTS`): `'disable'`
+   * (default: as listed) or `'random'` (shuffled for every connection).
+   */
+  loadBalanceHosts?: 'disable' | 'random'
   /** User name (`user`, `PGUSER`). Default: the `USER` (or `USERNAME`) environment variable. */
   user?: string
   /**
@@ -129,7 +162,12 @@ export interface PgPoolSettings {
  * itself to node-postgres).
  */
 export interface ResolvedPgConfig {
+  /** `client.host` and `client.port` are those of the first host. */
   readonly client: PgClientConfig
+  /** Every host to try, in the order given (at least one). */
+  readonly hosts: readonly PgHost[]
+  readonly targetSessionAttrs: PgTargetSessionAttrs
+  readonly loadBalanceHosts: 'disable' | 'random'
   readonly pool: PgPoolSettings
   /** The sslmode in effect (after defaults), before its mapping onto `client.ssl`. */
   readonly sslmode: PgSslMode

@@ -23,8 +23,10 @@ import type {
   PgClientConfig,
   PgConfigOptions,
   PgEnv,
+  PgHost,
   PgPassword,
   PgPoolSettings,
+  PgTargetSessionAttrs,
   ResolvedPgConfig,
 } from './config-types.js'
 import { parseConnectionString } from './connection-string.js'
@@ -37,7 +39,9 @@ export type {
   PgConfigOptions,
   PgEnv,
   PgPassword,
+  PgHost,
   PgPoolSettings,
+  PgTargetSessionAttrs,
   ResolvedPgConfig,
 } from './config-types.js'
 
@@ -59,6 +63,8 @@ const KEYS = {
   statementTimeout: ['statement_timeout', undefined],
   connectTimeout: ['connect_timeout', 'PGCONNECT_TIMEOUT'],
   options: ['options', 'PGOPTIONS'],
+  targetSessionAttrs: ['target_session_attrs', 'PGTARGETSESSIONATTRS'],
+  loadBalanceHosts: ['load_balance_hosts', 'PGLOADBALANCEHOSTS'],
   maxConns: ['pool_max_conns', undefined],
   minConns: ['pool_min_conns', undefined],
   minIdleConns: ['pool_min_idle_conns', undefined],
@@ -183,10 +189,9 @@ function resolve(
   }
 
   // Client settings.
-  const hostSource = pick('host')
-  const host = text(hostSource, false)
-  if (host?.includes(','))
-    throw fromSource(hostSource!, 'multiple hosts are not supported; give a single host')
+  const hosts = hostList(pick('host'), pick('port'))
+  const targetSessionAttrs = oneOf(pick('targetSessionAttrs'), TARGET_SESSION_ATTRS) ?? 'any'
+  const loadBalanceHosts = oneOf(pick('loadBalanceHosts'), LOAD_BALANCE_HOSTS) ?? 'disable'
   const user = text(pick('user'), false) ?? nonEmpty(env.USER) ?? nonEmpty(env.USERNAME)
   const passwordSource = pick('password')
   let password: PgPassword | undefined
@@ -200,8 +205,8 @@ function resolve(
     password = pw as PgPassword
   }
   const client: Record<string, unknown> = {
-    host: host ?? 'localhost',
-    port: port(pick('port')) ?? 5432,
+    host: hosts[0]!.host,
+    port: hosts[0]!.port,
     user,
     database: text(pick('database'), false) ?? user,
   }
@@ -248,12 +253,66 @@ function resolve(
     healthCheckPeriodMs: duration(pick('healthCheckPeriod'), false) ?? 60_000,
   })
 
-  return new Resolved(client as PgClientConfig, pool, tls.mode, tls.files, Object.freeze(extra))
+  return new Resolved(
+    client as PgClientConfig,
+    hosts,
+    targetSessionAttrs,
+    loadBalanceHosts,
+    pool,
+    tls.mode,
+    tls.files,
+    Object.freeze(extra),
+  )
+}
+
+const TARGET_SESSION_ATTRS = [
+  'any',
+  'read-write',
+  'read-only',
+  'primary',
+  'standby',
+  'prefer-standby',
+] as const
+const LOAD_BALANCE_HOSTS = ['disable', 'random'] as const
+
+/** One of `values`, as libpq spells them. */
+function oneOf<const V extends readonly string[]>(
+  source: Source | undefined,
+  values: V,
+): V[number] | undefined {
+  if (source === undefined) return undefined
+  if (!values.includes(source.value as string))
+    throw fromSource(source, `expected one of ${values.join(', ')}`)
+  return source.value as V[number]
+}
+
+/**
+ * libpq's host list: hosts and ports as comma lists, one port for every host or one per host (an
+ * empty entry is 5432), an empty host list `localhost`.
+ */
+function hostList(hostSource: Source | undefined, portSource: Source | undefined): readonly PgHost[] {
+  const hostText = text(hostSource, false) ?? 'localhost'
+  const names = hostText.split(',')
+  if (names.some((h) => h === '')) throw fromSource(hostSource!, 'an empty entry in the host list')
+  let ports: (number | undefined)[]
+  if (portSource === undefined) ports = [undefined]
+  else if (typeof portSource.value === 'string' && portSource.value.includes(',')) {
+    ports = portSource.value.split(',').map((p) => (p === '' ? undefined : port({ ...portSource, value: p })))
+  } else ports = [port(portSource)]
+  if (ports.length !== 1 && ports.length !== names.length) {
+    throw fromSource(portSource!, `expected one port, or one per host (${names.length})`)
+  }
+  return Object.freeze(
+    names.map((host, i) => Object.freeze({ host, port: (ports.length === 1 ? ports[0] : ports[i]) ?? 5432 })),
+  )
 }
 
 class Resolved implements ResolvedPgConfig {
   constructor(
     readonly client: PgClientConfig,
+    readonly hosts: readonly PgHost[],
+    readonly targetSessionAttrs: PgTargetSessionAttrs,
+    readonly loadBalanceHosts: 'disable' | 'random',
     readonly pool: PgPoolSettings,
     readonly sslmode: PgSslMode,
     readonly sslFiles: PgSslFiles,
@@ -266,6 +325,9 @@ class Resolved implements ResolvedPgConfig {
   toJSON(): Record<string, unknown> {
     return {
       client: { ...masked(this.client), ssl: summariseSsl(this.client.ssl) },
+      hosts: this.hosts.map((h) => `${h.host}:${h.port}`),
+      targetSessionAttrs: this.targetSessionAttrs,
+      loadBalanceHosts: this.loadBalanceHosts,
       pool: { ...this.pool },
       sslmode: this.sslmode,
       sslFiles: { ...this.sslFiles },
@@ -280,9 +342,13 @@ class Resolved implements ResolvedPgConfig {
       c.user === undefined
         ? ''
         : `${encodeURIComponent(c.user)}${c.password === undefined ? '' : `:${MASK}`}@`
-    const host = c.host?.includes(':') ? `[${c.host}]` : encodeURIComponent(c.host ?? '')
+    const hosts = this.hosts
+      .map((h) => `${h.host.includes(':') ? `[${h.host}]` : encodeURIComponent(h.host)}:${h.port}`)
+      .join(',')
     const p = this.pool
     const query = [
+      ...(this.targetSessionAttrs === 'any' ? [] : [`target_session_attrs=${this.targetSessionAttrs}`]),
+      ...(this.loadBalanceHosts === 'disable' ? [] : [`load_balance_hosts=${this.loadBalanceHosts}`]),
       `sslmode=${this.sslmode}`,
       `pool_max_conns=${p.max}`,
       `pool_min_conns=${p.min}`,
@@ -292,7 +358,7 @@ class Resolved implements ResolvedPgConfig {
       `pool_max_conn_idle_time=${formatDuration(p.maxIdleMs)}`,
       `pool_health_check_period=${formatDuration(p.healthCheckPeriodMs)}`,
     ]
-    return `postgres://${auth}${host}:${c.port}/${encodeURIComponent(c.database ?? '')}?${query.join('&')}`
+    return `postgres://${auth}${hosts}/${encodeURIComponent(c.database ?? '')}?${query.join('&')}`
   }
 
   [inspect.custom](_depth: number, opts: object): string {

@@ -1,7 +1,7 @@
 /**
  * Splits a `postgres://` URL into libpq keywords. Values stay strings here; `config.ts` checks
  * them. The parser is hand-written rather than `new URL()` or `pg-connection-string` because it has
- * to name the part at fault (`port`, not "Invalid URL"), refuse multiple hosts, keep `+` literal as
+ * to name the part at fault (`port`, not "Invalid URL"), split host lists (`h1:p1,h2:p2`) as libpq does, keep `+` literal as
  * libpq does, and above all know which characters may belong to a password so that no error echoes
  * one, even when the URL is malformed.
  */
@@ -38,7 +38,7 @@ interface Slice {
 }
 
 /**
- * Parses `postgres[ql]://[user[:password]@][host][:port][/dbname][?name=value&...]`. The host may
+ * Parses `postgres[ql]://[user[:password]@][host][:port][,host[:port]...][/dbname][?name=value&...]`. The host may
  * be an IPv6 literal in brackets (`[::1]:5432`) or a percent-encoded Unix socket directory
  * (`%2Fvar%2Frun%2Fpostgresql`). Every part is percent-decoded; `+` stays a plus sign (libpq).
  *
@@ -143,7 +143,29 @@ export function parseConnectionString(text: string): ParsedConnectionString {
 
   if (user !== undefined && user.text !== '') put('user', user)
   if (password !== undefined) put('password', password, true)
-  parseHostPort(hostport, isHidden, put)
+  // libpq's host list: `h1:p1,h2,h3:p3` gives host=h1,h2,h3 and port=p1,,p3 (an empty port is the default).
+  const hosts: string[] = []
+  const ports: string[] = []
+  let hidden = false
+  let start = hostport.start
+  for (const part of hostport.text === '' ? [] : hostport.text.split(',')) {
+    const slice = { text: part, start }
+    start += part.length + 1
+    if (part === '')
+      throw new PgConfigError('host', undefined, 'an empty entry in the host list', { hidden: true })
+    let host = ''
+    let port = ''
+    parseHostPort(slice, isHidden, (field, s) => {
+      hidden ||= isHidden(s)
+      const value = decode(field, s, isHidden(s))
+      if (field === 'host') host = value
+      else port = value
+    })
+    hosts.push(host)
+    ports.push(port)
+  }
+  if (hosts.some((h) => h !== '')) params.set('host', { field: 'host', value: hosts.join(','), hidden })
+  if (ports.some((p) => p !== '')) params.set('port', { field: 'port', value: ports.join(','), hidden })
   if (path !== undefined && path.text !== '') {
     if (path.text.includes('@')) {
       // Most likely a password with a raw '/' (`u:pa/ss@host/db`): refuse rather than guess.
@@ -183,9 +205,6 @@ function parseHostPort(
   const fail = (field: string, s: Slice, reason: string): never => {
     const hidden = isHidden(s)
     throw new PgConfigError(field, hidden ? undefined : s.text, reason, { hidden })
-  }
-  if (text.includes(',')) {
-    fail('host', hostport, 'multiple hosts are not supported; give a single host[:port]')
   }
   let host: Slice
   let portText: Slice | undefined

@@ -11,9 +11,11 @@ export async function openClient(
   config: PgClientConfig,
   signal: AbortSignal,
   onBroken: (client: pg.Client, err: unknown) => void,
+  beforeConnect?: (client: pg.Client) => void,
 ): Promise<pg.Client> {
   const client = new pg.Client(config)
   client.on('error', (err) => onBroken(client, err))
+  beforeConnect?.(client)
   const onAbort = () => {
     void client.end().catch(noop)
   }

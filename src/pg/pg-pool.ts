@@ -7,9 +7,10 @@ import { Pool } from '../core/pool.js'
 import { type BudgetOptions, type BudgetReport, LIMITS_QUERY, assessBudget, limitsFromRow } from './budget.js'
 import { cancelRunningQuery } from './cancel-wait.js'
 import type { ResolvedPgConfig } from './config.js'
-import { endClient, openClient, pingClient } from './pg-client.js'
+import { endClient, pingClient } from './pg-client.js'
 import { type ConnectionHost, PgConnection } from './pg-connection.js'
 import { PgError } from './pg-error.js'
+import { connectToTarget } from './pg-hosts.js'
 import { type PgPoolOptions, resolvePgPoolOptions } from './pg-pool-options.js'
 import { PgPipeline } from './pg-pool-pipeline.js'
 import { PgPoolStatements } from './pg-pool-statements.js'
@@ -56,7 +57,7 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
     this.#pool = new Pool<pg.Client>({
       name: o.name,
       create: async (signal) => {
-        const c = await openClient(client, signal, (broken) => this.#pool.invalidate(broken))
+        const c = await connectToTarget(client, config, signal, (broken) => this.#pool.invalidate(broken))
         if (this.#budgetPending) {
           // once, on the first connection, before anyone else uses it
           this.#budgetPending = false
@@ -84,7 +85,8 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
     const target = { host: client.host ?? 'localhost', port: client.port ?? 5432, ssl: client.ssl }
     this.#host = {
       noSessionState: o.noSessionState,
-      cancel: (c, settled) => cancelRunningQuery(target, c, settled),
+      // To the server this connection reached: with a host list, not necessarily the first.
+      cancel: (c, settled) => cancelRunningQuery({ ...target, host: c.host, port: c.port }, c, settled),
       recordQuery: record,
       clock: () => performance.now(),
     }

@@ -142,37 +142,74 @@ describe('a malformed connection string is refused with the part at fault', () =
     )
   })
 
-  it('multiple hosts are refused with a clear error, in the URL, a parameter, PGHOST or an option', () => {
+  it('a host list is read as libpq reads it, in the URL, a parameter, PGHOST or an option', () => {
+    const hostsOf = (r: ReturnType<typeof resolve>) => r.hosts.map((h) => `${h.host}:${h.port}`)
+    // Each host with its own port, or the default where it has none.
+    assert.deepEqual(hostsOf(resolve('postgres://h1:5433,h2,[::1]:5435/d')), [
+      'h1:5433',
+      'h2:5432',
+      '::1:5435',
+    ])
+    // One port for every host, from the URL's query, PGPORT or an option.
+    assert.deepEqual(hostsOf(resolve('postgres://h/d?host=a,b&port=6000')), ['a:6000', 'b:6000'])
+    assert.deepEqual(hostsOf(resolve(undefined, undefined, { PGHOST: 'a,b', PGPORT: '7000,7001' })), [
+      'a:7000',
+      'b:7001',
+    ])
+    assert.deepEqual(hostsOf(resolve(undefined, { host: 'a,b', port: 6001 })), ['a:6001', 'b:6001'])
+    const r = resolve('postgres://u:pw@h1:1,h2:2/d?target_session_attrs=read-write&load_balance_hosts=random')
+    assert.equal(r.client.host, 'h1', 'the client settings name the first host')
+    assert.equal(r.client.port, 1)
+    assert.equal(r.targetSessionAttrs, 'read-write')
+    assert.equal(r.loadBalanceHosts, 'random')
+    assert.ok(
+      String(r).startsWith(
+        'postgres://u:*****@h1:1,h2:2/d?target_session_attrs=read-write&load_balance_hosts=random&',
+      ),
+      String(r),
+    )
+    assert.deepEqual(r.toJSON().hosts, ['h1:1', 'h2:2'])
+    // The defaults: one host, any server, in order.
+    const one = resolve('postgres://h/d')
+    assert.deepEqual(hostsOf(one), ['h:5432'])
+    assert.equal(one.targetSessionAttrs, 'any')
+    assert.equal(one.loadBalanceHosts, 'disable')
+  })
+
+  it('every target_session_attrs value libpq knows is taken, anything else is refused', () => {
+    for (const v of ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby']) {
+      assert.equal(resolve(`postgres://h/d?target_session_attrs=${v}`).targetSessionAttrs, v)
+      assert.equal(resolve(undefined, { targetSessionAttrs: v as never }).targetSessionAttrs, v)
+    }
     assertNames(
-      configError(() => resolve('postgres://h1,h2/d')),
+      configError(() => resolve('postgres://h/d?target_session_attrs=master')),
+      'target_session_attrs',
+      'master',
+      /read-write/,
+    )
+    assertNames(
+      configError(() => resolve(undefined, undefined, { PGLOADBALANCEHOSTS: 'yes' })),
+      'PGLOADBALANCEHOSTS',
+      'yes',
+      /random/,
+    )
+  })
+
+  it('a port list that does not match the host list, or an empty host entry, is refused', () => {
+    assertNames(
+      configError(() => resolve('postgres://h/d?host=a,b,c&port=1,2')),
+      'port',
+      '1,2',
+      /one per host \(3\)/,
+    )
+    assertNames(
+      configError(() => resolve(undefined, { host: 'a,,b' })),
       'host',
-      'h1,h2',
-      /multiple hosts/,
+      'a,,b',
+      /empty entry/,
     )
-    assertNames(
-      configError(() => resolve('postgres://h1:5432,h2:5433/d')),
-      'host',
-      'h1:5432,h2:5433',
-      /multiple/,
-    )
-    assertNames(
-      configError(() => resolve('postgres://h/d?host=a,b')),
-      'host',
-      'a,b',
-      /multiple hosts/,
-    )
-    assertNames(
-      configError(() => resolve(undefined, undefined, { PGHOST: 'a,b' })),
-      'PGHOST',
-      'a,b',
-      /multiple/,
-    )
-    assertNames(
-      configError(() => resolve(undefined, { host: 'a,b' })),
-      'host',
-      'a,b',
-      /multiple/,
-    )
+    const err = configError(() => resolve('postgres://a,,b/d'))
+    assert.equal(err.field, 'host')
   })
 
   it('an IPv6 address without brackets, or with an unclosed one, is refused', () => {
