@@ -24,7 +24,6 @@ import {
   collectGarbage,
   commandLine,
   countFlag,
-  failUsage,
   formatPaired,
   formatRate,
   machineInfo,
@@ -51,10 +50,6 @@ const HELP = `Usage: npm run bench:grpc -- [options]
   --write                replace the "grpc" section of bench/RESULTS.md with this run
   --help                 this text
 `
-
-function fail(message: string): never {
-  return failUsage('grpc', message)
-}
 
 const flags = readBenchFlags(
   'grpc',

@@ -143,14 +143,6 @@ export function integer(
   }
 }
 
-/** A finite number >= `least`. */
-export function finite(least: number): OptionRule<number> {
-  return {
-    expected: `a finite number >= ${least}`,
-    read: (v) => (typeof v === 'number' && Number.isFinite(v) && v >= least ? v : INVALID),
-  }
-}
-
 /** A duration in milliseconds: > 0 (or >= 0 with `zero`), or `Infinity` for "never". */
 export function duration(bounds: { zero?: boolean } = {}): OptionRule<number> {
   const zero = bounds.zero === true

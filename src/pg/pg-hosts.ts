@@ -69,7 +69,9 @@ export async function connectToTarget(
       })
       let client: pg.Client
       try {
-        client = await openClient(config, signal, onBroken, (c) => listenForParameters(c, params))
+        // Only a pass that checks the role needs the ParameterStatus messages.
+        const listen = pass === 'any' ? undefined : (c: pg.Client) => listenForParameters(c, params)
+        client = await openClient(config, signal, onBroken, listen)
       } catch (err) {
         if (signal.aborted) throw signal.reason
         reasons.push(`${h.host}:${h.port}: ${(err as Error).message}`)

@@ -146,7 +146,11 @@ class Cluster implements PostgresCluster {
   }
 
   async lagBytes(standby: PostgresStandby): Promise<number> {
-    const primary = await this.#writable()
+    return this.#lag(await this.#writable(), standby)
+  }
+
+  /** Bytes `standby` has yet to replay to reach `primary`'s current WAL position. */
+  async #lag(primary: PostgresServer, standby: PostgresStandby): Promise<number> {
     const [head] = await sql(primary.url, 'select pg_current_wal_lsn()::text as lsn')
     const [lag] = await sql(
       standby.url,
@@ -161,7 +165,7 @@ class Cluster implements PostgresCluster {
     const primary = await this.#writable()
     for (const s of this.standbys) {
       if (s === primary || s.pid === undefined) continue
-      while ((await this.lagBytes(s)) > 0) {
+      while ((await this.#lag(primary, s)) > 0) {
         if (Date.now() > deadline) {
           throw new PostgresServerError(`standby on port ${s.port} did not catch up within ${timeoutMs} ms`)
         }

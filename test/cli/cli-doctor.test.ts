@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import pg from 'pg'
+import { freePort } from '../../src/testing/test-server-process.js'
 import { testPostgres } from '../support/postgres.js'
 import { runCli } from './run-cli.js'
 
@@ -151,7 +152,7 @@ describe('berth doctor cannot connect', () => {
   })
 
   it('a port where nothing listens exits 3 (connection refused) within seconds', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const r = await runCli(['doctor', `postgres://app:S3cretPassw0rd@127.0.0.1:${port}/db`])
     assert.equal(r.code, 3, r.stderr)
     assert.match(r.stderr, /cannot connect to app@127\.0\.0\.1:\d+\/db: connection refused/)
@@ -183,11 +184,3 @@ describe('berth doctor cannot connect', () => {
     })
   })
 })
-
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}

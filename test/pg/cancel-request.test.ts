@@ -14,6 +14,7 @@ import {
   backendKeyOf,
   sendCancelRequest,
 } from '../../src/pg/cancel-request.js'
+import { freePort } from '../../src/testing/test-server-process.js'
 import { testPostgres } from '../support/postgres.js'
 
 const TEST_TIMEOUT_MS = 20_000
@@ -42,15 +43,6 @@ async function waitUntilActive(observer: pg.Client, pid: number): Promise<void> 
     await sleep(10)
   }
   assert.fail(`backend ${pid} never became active`)
-}
-
-/** A port on 127.0.0.1 with nothing listening: bound by the OS, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
 }
 
 /** A server that accepts connections and never says or closes anything; reports each socket's close. */
@@ -251,7 +243,7 @@ describe('sendCancelRequest against a real PostgreSQL', { timeout: 60_000 }, () 
 
 describe('sendCancelRequest failures', { timeout: TEST_TIMEOUT_MS }, () => {
   it('rejects with BERTH_PG_CANCEL_FAILED naming host:port, not the key, when nothing listens', async () => {
-    const port = await closedPort()
+    const port = await freePort()
     const secretKey = 987654321
     await assert.rejects(
       sendCancelRequest({ host: '127.0.0.1', port }, { processId: 4242, secretKey }, { timeoutMs: 5000 }),

@@ -4,10 +4,10 @@
  * spreads connections, and a host that is down is passed over.
  */
 import assert from 'node:assert/strict'
-import net from 'node:net'
 import { after, before, describe, it } from 'node:test'
 import { createPgPool } from '../../src/pg/index.js'
 import { type PostgresCluster, startPostgresCluster } from '../../src/testing/index.js'
+import { freePort } from '../../src/testing/test-server-process.js'
 
 let cluster: PostgresCluster
 
@@ -32,15 +32,6 @@ async function landsOn(url: string): Promise<{ port: number; standby: boolean }>
     'select inet_server_port() as port, pg_is_in_recovery() as standby',
   )
   return { port: row!.port, standby: row!.standby }
-}
-
-/** A loopback port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 describe('createPgPool with a host list', () => {
@@ -94,7 +85,7 @@ describe('createPgPool with a host list', () => {
   })
 
   it('passes over a host that is down', async () => {
-    const down = await closedPort()
+    const down = await freePort()
     const got = await landsOn(urlOf([down, cluster.primary.port], 'target_session_attrs=read-write'))
     assert.equal(got.port, cluster.primary.port)
   })

@@ -2,20 +2,10 @@
  * PgPool as a ManagedOwner: what a ConnectionManager starts (`probe`) and reports (`health`).
  */
 import assert from 'node:assert/strict'
-import { once } from 'node:events'
-import { type AddressInfo, createServer } from 'node:net'
 import { describe, it } from 'node:test'
 import { createPgPool } from '../../src/pg/index.js'
+import { freePort } from '../../src/testing/test-server-process.js'
 import { createDatabase } from '../support/postgres.js'
-
-/** A loopback port nothing listens on: connects to it are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer()
-  await once(server.listen(0, '127.0.0.1'), 'listening')
-  const { port } = server.address() as AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 describe('PgPool: probe and health', () => {
   it('probe() of a pool with minConns 0 proves the server answers, and health() turns ready', async () => {
@@ -47,7 +37,7 @@ describe('PgPool: probe and health', () => {
   })
 
   it('probe() of a pool whose server refuses connections rejects, and health() names the connect error', async () => {
-    const db = createPgPool(`postgres://berth@127.0.0.1:${await closedPort()}/none`, {
+    const db = createPgPool(`postgres://berth@127.0.0.1:${await freePort()}/none`, {
       minConns: 0,
       acquireTimeout: '5s',
       budgetCheck: false,
