@@ -154,6 +154,18 @@ export class Pool<T> extends Lifecycle<PoolEvents> {
     return true
   }
 
+  /**
+   * Retires every resource (pgxpool's `Reset()`): idle ones are destroyed now and lent ones when
+   * they come back, and the pool refills to `min` with new ones. For when every connection is
+   * known to point at the wrong place: a failover, or a host name that now resolves elsewhere.
+   * @returns how many resources were retired
+   */
+  reset(): number {
+    let n = 0
+    for (const e of [...this.#inv.entries]) if (this.invalidate(e.resource)) n++
+    return n
+  }
+
   /** A frozen snapshot of gauges, counters and acquire-wait percentiles. */
   stats(): PoolStats {
     const inv = this.#inv

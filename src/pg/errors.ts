@@ -126,3 +126,13 @@ export class CompatClientReleasedError extends BerthError {
     super('BERTH_LEASE_RELEASED', 'Release called on client which has already been released to the pool.')
   }
 }
+
+/**
+ * The cluster is closing or closed: it takes no new work, and calls that were waiting for a
+ * primary end with this. What to do: nothing at shutdown; otherwise use an open cluster.
+ */
+export class PgClusterClosedError extends BerthError {
+  constructor(cluster: string, options?: { cause?: unknown }) {
+    super('BERTH_PG_CLUSTER_CLOSED', `Cluster '${cluster}' is closed`, options)
+  }
+}

@@ -31,9 +31,25 @@ export {
   UseTxError,
 } from './errors.js'
 export { PgConnection } from './pg-connection.js'
-export { isRetryable, isRetryableSqlState, PgArgumentError, PgConnectionError, PgError } from './pg-error.js'
+export {
+  isRetryable,
+  isRetryableSqlState,
+  PgArgumentError,
+  PgConnectionError,
+  PgError,
+  PgFailoverError,
+  PgNoPrimaryError,
+} from './pg-error.js'
 export { createPgPool, PgPool } from './pg-pool.js'
 export type { PgPoolOptions } from './pg-pool-options.js'
 export type { PgPoolStats } from './pg-pool-stats.js'
 export { type PgResult, QueryAbortedError, type QueryOptions, QueryTimeoutError } from './pg-query.js'
 export { type IsolationLevel, PgTransaction, type TxOptions } from './pg-transaction.js'
+export { createPgCluster, PgCluster } from './pg-cluster.js'
+export type { PgClusterInput, PgClusterOptions, PgClusterServer } from './cluster-options.js'
+export type { PgClusterReader, ReadOptions } from './cluster-reader.js'
+export type { PgClusterSession } from './cluster-session.js'
+export type { PgClusterHostStats, PgClusterStats } from './cluster-stats.js'
+export type { ClusterHostRole } from './cluster-member.js'
+export { isWalPosition, type WalPosition } from './wal-position.js'
+export { PgClusterClosedError } from './errors.js'

@@ -118,6 +118,7 @@ const ARGUMENT_ERRORS: readonly (readonly [string, 'text' | 'params'])[] = [
 export function isRetryable(err: unknown): boolean {
   if (err instanceof PgError) return err.retryable
   if (err instanceof PgConnectionError) return true
+  if (err instanceof PgFailoverError || err instanceof PgNoPrimaryError) return true
   return false
 }
 
@@ -138,4 +139,44 @@ export function toPgError(err: unknown): unknown {
     return new PgConnectionError(`Connection to PostgreSQL failed: ${err.message}`, err)
   }
   return err
+}
+
+/**
+ * A statement was in flight on the primary when it went away (shut down, unreachable, or turned
+ * read-only: a failover). It was **not** re-sent, and whether it took effect is unknown: a write
+ * may have committed just before. `host` is the server it was sent to, `cause` the connection's
+ * error. Always retryable ({@link isRetryable}). What to do: retry work that is safe to repeat, or
+ * use `db.tx(fn, { retries })`, which re-runs the whole transaction.
+ */
+export class PgFailoverError extends BerthError {
+  readonly host: string
+  readonly retryable = true
+
+  constructor(host: string, cause: unknown) {
+    super(
+      'BERTH_PG_FAILOVER',
+      `The primary ${host} went away while the statement was in flight (${(cause as Error)?.message ?? String(cause)}); it was not re-sent`,
+      { cause },
+    )
+    this.host = host
+  }
+}
+
+/**
+ * No server of the cluster took writes within the wait (`failoverTimeout`, the call's `timeoutMs`
+ * or its signal): every host was down, a standby, or read-only. `hosts` says what each one was
+ * last seen as. The statement was never sent, so it is always safe to retry.
+ */
+export class PgNoPrimaryError extends BerthError {
+  readonly hosts: readonly string[]
+  readonly retryable = true
+
+  constructor(cluster: string, waitedMs: number, hosts: readonly string[], cause?: unknown) {
+    super(
+      'BERTH_PG_NO_PRIMARY',
+      `Cluster '${cluster}': no primary after ${Math.round(waitedMs)} ms (${hosts.join('; ')}); the statement was not sent`,
+      { cause },
+    )
+    this.hosts = hosts
+  }
 }

@@ -64,7 +64,7 @@ export interface ResolvedPgPoolOptions {
 }
 
 /** A pool duration: milliseconds > 0 (or Infinity), or a Go-style string like `"5s"`. */
-const pgDuration = rule('a duration: milliseconds > 0 or a string like "5s"', (v, path) => {
+export const pgDuration = rule('a duration: milliseconds > 0 or a string like "5s"', (v, path) => {
   if (typeof v === 'string') return parseDuration(v, path)
   return typeof v === 'number' && v > 0 && !Number.isNaN(v) ? v : INVALID
 })

@@ -19,6 +19,16 @@ import type { PgResult, QueryOptions } from './pg-query.js'
 import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.js'
 
 /**
+ * What an owner of PgPools (a PgCluster) hears from each: @internal, not part of createPgPool.
+ */
+export interface PgPoolHooks {
+  /** A new connection is open, before anyone uses it. */
+  connected?(client: pg.Client): void
+  /** A connection broke outside a query (an error on an idle client). */
+  broken?(client: pg.Client, err: unknown): void
+}
+
+/**
  * A PostgreSQL pool on node-postgres' Client: pgxpool's configuration and statistics, AbortSignal
  * cancellation, transactions with savepoints, and connections that never crash the process. On
  * the Lifecycle base: `close({ timeoutMs, signal })` drains and then escalates to `destroy()`.
@@ -38,7 +48,7 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
   #probed = false
 
   /** @throws PgConfigError naming the field and value at fault */
-  constructor(input?: string | PgPoolOptions, options?: PgPoolOptions) {
+  constructor(input?: string | PgPoolOptions, options?: PgPoolOptions, hooks: PgPoolHooks = {}) {
     super()
     const o = resolvePgPoolOptions(input, options)
     const config = o.config
@@ -57,7 +67,11 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
     this.#pool = new Pool<pg.Client>({
       name: o.name,
       create: async (signal) => {
-        const c = await connectToTarget(client, config, signal, (broken) => this.#pool.invalidate(broken))
+        const c = await connectToTarget(client, config, signal, (broken, err) => {
+          this.#pool.invalidate(broken)
+          hooks.broken?.(broken, err)
+        })
+        hooks.connected?.(c)
         if (this.#budgetPending) {
           // once, on the first connection, before anyone else uses it
           this.#budgetPending = false
@@ -205,6 +219,15 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
   #warnIfOver(report: BudgetReport): void {
     if (report.overBudget)
       process.emitWarning(`Pool '${this.name}': ${report.summary}`, { code: 'BERTH_PG_BUDGET' })
+  }
+
+  /**
+   * Retires every connection (pgxpool's `Reset()`): idle ones are ended now, those lent out when
+   * they come back, and `minConns` new ones are opened. The pool stays open.
+   * @returns how many connections were retired
+   */
+  reset(): number {
+    return this.#pool.reset()
   }
 
   /** A frozen snapshot: name, lifecycle state, pgxpool's Stat() fields, latencies (ms) and the core pool's stats. */
