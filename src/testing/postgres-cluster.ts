@@ -151,7 +151,9 @@ class Cluster implements PostgresCluster {
 
   /** Bytes `standby` has yet to replay to reach `primary`'s current WAL position. */
   async #lag(primary: PostgresServer, standby: PostgresStandby): Promise<number> {
-    const [head] = await sql(primary.url, 'select pg_current_wal_lsn()::text as lsn')
+    // The insert position, not the write position: with synchronous_commit off (these servers
+    // run without durability) a commit can sit in WAL buffers, past pg_current_wal_lsn().
+    const [head] = await sql(primary.url, 'select pg_current_wal_insert_lsn()::text as lsn')
     const [lag] = await sql(
       standby.url,
       'select pg_wal_lsn_diff($1, pg_last_wal_replay_lsn())::float8 as bytes',
