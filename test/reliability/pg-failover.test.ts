@@ -137,7 +137,7 @@ describe('reliability: primary failover under load (createPgCluster)', () => {
       0,
       `read failures: ${JSON.stringify(reads.failureCodes())} ${reads.failures
         .slice(0, 3)
-        .map((f) => String(f.error) + ' <- ' + String((f.error as Error).cause))
+        .map((f) => `${String(f.error)} <- ${String((f.error as Error).cause)}`)
         .join(' | ')}`,
     )
     const readsDuring = reads.records.filter(
