@@ -2,6 +2,8 @@
  * One server of a PgCluster: its pool (the connections reads, and writes while it is the primary,
  * run on), and a probe on a connection of its own that reads the server's role and WAL positions.
  */
+import { lookup } from 'node:dns/promises'
+import { isIP } from 'node:net'
 import type pg from 'pg'
 import type { ClusterHostSpec } from './cluster-options.js'
 import { breakClient, endClient, openClient } from './pg-client.js'
@@ -63,12 +65,63 @@ export class ClusterMember {
   reads = 0
   /** Times this server became the primary after another (or after none). */
   promotions = 0
+  /** Connections retired because the host name stopped resolving to their address. */
+  addressRetired = 0
+  /** The addresses the host name resolved to, at the last lookup. */
+  addresses: readonly string[] | undefined
   #monitor: pg.Client | undefined
+  /** The pool's open connections, to retire those to an address the name has left. */
+  readonly #clients = new Set<pg.Client>()
+  #previous: ReadonlySet<string> | undefined
 
   constructor(spec: ClusterHostSpec, hooks: PgPoolHooks) {
     this.spec = spec
     this.key = spec.key
-    this.pool = new PgPool(spec.input, spec.options, hooks)
+    this.pool = new PgPool(spec.input, spec.options, {
+      connected: (client) => {
+        this.#clients.add(client)
+        client.once('end', () => this.#clients.delete(client))
+        hooks.connected?.(client)
+      },
+      broken: (client, err) => {
+        this.#clients.delete(client)
+        hooks.broken?.(client, err)
+      },
+    })
+  }
+
+  /**
+   * Looks the host name up again (an IP address or a socket directory is never looked up). A
+   * connection whose address was in neither this answer nor the one before retires: the name now
+   * points elsewhere (an Aurora-style failover moves the writer's name). Two answers, not one, so
+   * a name that answers with one of several addresses at a time does not churn connections.
+   * @returns how many connections retired
+   */
+  async checkAddresses(timeoutMs: number): Promise<number> {
+    const host = this.spec.host
+    if (isIP(host) !== 0 || host.startsWith('/')) return 0
+    let found: string[]
+    try {
+      const answer = lookup(host, { all: true }).then((a) => a.map((x) => x.address))
+      found = await Promise.race([answer, new Promise<never>((_, no) => setTimeout(no, timeoutMs).unref())])
+    } catch {
+      return 0 // not resolving is the probe's to report
+    }
+    this.addresses = Object.freeze(found)
+    const now = new Set(found)
+    const known = new Set([...now, ...(this.#previous ?? now)])
+    this.#previous = now
+    let retired = 0
+    const monitor = this.#monitor
+    if (monitor !== undefined && !known.has(remoteAddress(monitor) ?? '')) this.#drop(monitor)
+    for (const c of [...this.#clients]) {
+      const at = remoteAddress(c)
+      if (at === undefined || known.has(at)) continue
+      this.#clients.delete(c)
+      if (this.pool.retire(c)) retired++
+    }
+    this.addressRetired += retired
+    return retired
   }
 
   /**
@@ -112,6 +165,13 @@ export class ClusterMember {
     if (this.#monitor === client) this.#monitor = undefined
     breakClient(client)
   }
+}
+
+/** The address a connection reached, IPv4-mapped addresses written as IPv4. */
+function remoteAddress(client: pg.Client): string | undefined {
+  const at = (client as unknown as { connection?: { stream?: { remoteAddress?: string } } }).connection
+    ?.stream?.remoteAddress
+  return at?.startsWith('::ffff:') ? at.slice(7) : at
 }
 
 /** The query's result, or a timeout error once `signal` aborts (the socket is cut, so it ends). */

@@ -32,6 +32,10 @@ export interface PgClusterHostStats {
   readonly reads: number
   /** Times it became the primary in place of another (failovers to it). */
   readonly promotions: number
+  /** What its host name resolved to at the last lookup (null for an IP address). */
+  readonly addresses: readonly string[] | null
+  /** Connections retired because the host name stopped resolving to their address. */
+  readonly addressRetired: number
   /** Why its last probe failed, while it is down. */
   readonly lastError: string | null
   /** Its pool's stats. */
@@ -92,6 +96,8 @@ export function clusterStats(
       readsInFlight: m.inFlight,
       reads: m.reads,
       promotions: m.promotions,
+      addresses: m.addresses ?? null,
+      addressRetired: m.addressRetired,
       lastError: m.up === false ? (m.lastError ?? null) : null,
       pool: m.pool.stats(),
     })

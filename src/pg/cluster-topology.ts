@@ -206,6 +206,9 @@ export class ClusterTopology {
       ),
     )
     if (this.#stopped) return
+    // Names that now resolve elsewhere retire the connections to where they pointed.
+    await Promise.all(this.members.map((m) => m.checkAddresses(this.#o.probeTimeoutMs)))
+    if (this.#stopped) return
     this.rounds++
     for (const [m, o] of seen) {
       m.up = o !== undefined
@@ -224,9 +227,10 @@ export class ClusterTopology {
     const current = this.#primary
     if (current !== undefined && writable(current)) return
     if (current !== undefined) {
-      // It went away or turned read-only: its connections point at the wrong server now.
+      // It went away or turned read-only: its connections are dead or read-only now.
       this.#primary = undefined
       this.#lostAt ??= performance.now()
+      current.pool.reset()
     }
     const next = this.members.find(writable)
     if (next === undefined) {

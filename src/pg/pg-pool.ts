@@ -230,6 +230,15 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
     return this.#pool.reset()
   }
 
+  /**
+   * Retires one connection of this pool: ended now when idle, when given back when lent out.
+   * @internal for an owner of pools (PgCluster), which knows a connection points at the wrong server
+   * @returns false when it is not (or no longer) this pool's
+   */
+  retire(client: pg.Client): boolean {
+    return this.#pool.invalidate(client)
+  }
+
   /** A frozen snapshot: name, lifecycle state, pgxpool's Stat() fields, latencies (ms) and the core pool's stats. */
   stats(): PgPoolStats {
     return pgPoolStats(this.state, this.#pool.stats(), this.#queries.summary())

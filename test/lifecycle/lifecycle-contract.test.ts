@@ -10,7 +10,8 @@ import { InvalidOptionError } from '../../src/core/errors.js'
 import { Pool } from '../../src/core/pool.js'
 import { ChannelPool } from '../../src/grpc/channel-pool.js'
 import { ChannelRegistry } from '../../src/grpc/channel-registry.js'
-import { Pool as CompatPool, createPgPool } from '../../src/pg/index.js'
+import { Pool as CompatPool, createPgCluster, createPgPool } from '../../src/pg/index.js'
+import { type PostgresCluster, startPostgresCluster } from '../../src/testing/index.js'
 import { type EchoServer, echoClientConstructor, startEchoServer } from '../support/grpc.js'
 import { createDatabase } from '../support/postgres.js'
 
@@ -41,13 +42,16 @@ interface Row {
 
 let server: EchoServer
 let pgUrl: string
+let pgCluster: PostgresCluster
 
 before(async () => {
   server = await startEchoServer()
   pgUrl = await createDatabase('lifecycle')
+  pgCluster = await startPostgresCluster({ standbys: 1 })
 })
 after(async () => {
   await server.stop()
+  await pgCluster?.destroy()
 })
 
 const rows: Row[] = [
@@ -81,6 +85,28 @@ const rows: Row[] = [
       }
     },
     latencies: ['acquireWaitMs', 'queryMs'],
+  },
+  {
+    owner: 'PgCluster (createPgCluster, a primary and a standby)',
+    async make() {
+      const db = createPgCluster(pgCluster.url, {
+        minConns: 1,
+        maxConns: 2,
+        probePeriod: 50,
+        budgetCheck: false,
+      })
+      await db.probe()
+      await db.read.query('select 1')
+      return {
+        close: (o) => db.close(o as never),
+        destroy: (r) => db.destroy(r),
+        state: () => db.state,
+        work: () => db.query('select 1'),
+        stats: () => db.stats() as never,
+      }
+    },
+    // Latencies are per host, in each host pool's stats.
+    latencies: [],
   },
   {
     owner: 'pg.Pool drop-in',

@@ -52,6 +52,7 @@ describe('reliability: primary failover under load (createPgCluster)', () => {
     })
     t.after(() => db.destroy())
     await db.exec('create table ledger (id bigint primary key, at timestamptz default now())')
+    await db.exec('create table txlog (n bigint, attempt int)')
     await cluster.caughtUp()
     await db.probe()
     await until(() => db.stats().replicasInRotation === 2, 10_000, 'both standbys in rotation')
@@ -86,6 +87,25 @@ describe('reliability: primary failover under load (createPgCluster)', () => {
       }),
       { workers: 4, maxMs: 30_000, pauseOnFailureMs: 5 },
     )
+    // Transactions with retries: a failover that cuts one runs it again on the new primary.
+    const txs = new CallTracker()
+    let txAttempts = 0
+    const txLoad = startLoad(
+      txs,
+      (_w, n) => ({
+        kind: 'tx',
+        run: () =>
+          db.tx(
+            async (tx) => {
+              txAttempts++
+              await tx.exec('insert into txlog values ($1, 0)', [n])
+              await tx.query('select pg_sleep(0.1)')
+            },
+            { retries: 5 },
+          ),
+      }),
+      { workers: 3, maxMs: 30_000, pauseOnFailureMs: 5 },
+    )
     let stoppedAt = 0
     let promotedAt = 0
     try {
@@ -104,7 +124,15 @@ describe('reliability: primary failover under load (createPgCluster)', () => {
     } finally {
       await writeLoad.stop()
       await readLoad.stop()
+      await txLoad.stop()
     }
+    assert.equal(await txs.settle(15_000), 0, 'no transaction left hanging')
+    assert.deepEqual(
+      txs.failures.map((f) => codeOf(f.error)),
+      [],
+      'tx(fn, { retries }) ran again through the failover',
+    )
+    assert.ok(txAttempts > txs.started, 'some transaction was cut and run again')
     assert.equal(await writes.settle(15_000), 0, 'no write left hanging')
     assert.equal(await reads.settle(15_000), 0, 'no read left hanging')
     assert.deepEqual([...untypedFailures(writes), ...untypedFailures(reads)], [])
@@ -176,6 +204,9 @@ describe('reliability: primary failover under load (createPgCluster)', () => {
       writesBackMs: Math.round(backMs),
       timeToNewPrimaryMs: Math.round(s.lastFailoverMs ?? -1),
       rows,
+      txs: txs.started,
+      txReRuns: txAttempts - txs.started,
+      txFailures: txs.failures.length,
     })
   })
 })
