@@ -5,7 +5,7 @@
  * Aurora-style failover moves the writer's DNS name), via /etc/hosts when this process may write it.
  */
 import assert from 'node:assert/strict'
-import { constants, accessSync, readFileSync, writeFileSync } from 'node:fs'
+import { constants, accessSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { PgFailoverError, PgNoPrimaryError, createPgCluster } from '../../src/pg/index.js'
 import { type PostgresCluster, startFaultProxy, startPostgresCluster } from '../../src/testing/index.js'
@@ -39,6 +39,21 @@ async function openCluster(probePeriod: number, table: string) {
   await db.probe()
   await db.exec(`create table if not exists ${table} (id int)`)
   return db
+}
+
+/**
+ * Replaces /etc/hosts in one step (a rename) where it can, so that other tests resolving
+ * `localhost` meanwhile never read a half-written file; in place where it is a mount point.
+ */
+function replaceHosts(text: string): void {
+  const tmp = `/etc/.hosts-berth-${process.pid}`
+  try {
+    writeFileSync(tmp, text, { mode: statSync('/etc/hosts').mode & 0o777 })
+    renameSync(tmp, '/etc/hosts')
+  } catch {
+    rmSync(tmp, { force: true })
+    writeFileSync('/etc/hosts', text)
+  }
 }
 
 describe('PgCluster: role and address changes', () => {
@@ -103,8 +118,13 @@ describe('PgCluster: role and address changes', () => {
     t.after(() => b.close())
     const name = `berth-dns-${process.pid}.test`
     const original = readFileSync('/etc/hosts', 'utf8')
-    const point = (ip: string) => writeFileSync('/etc/hosts', `${original.trimEnd()}\n${ip} ${name}\n`)
-    t.after(() => writeFileSync('/etc/hosts', original))
+    const point = (ip: string) => replaceHosts(`${original.trimEnd()}\n${ip} ${name}\n`)
+    const restore = () => replaceHosts(original)
+    process.once('exit', restore)
+    t.after(() => {
+      restore()
+      process.off('exit', restore)
+    })
     point('127.0.0.2')
     const p = cluster.primary
     const url = `postgres://${p.user}:${encodeURIComponent(p.password)}@${name}:${a.port}/${p.database}`
