@@ -53,6 +53,13 @@ export interface PostgresCluster {
    * @throws PostgresServerError after `timeoutMs` (default 10000)
    */
   caughtUp(timeoutMs?: number): Promise<void>
+  /**
+   * Restarts a stopped server (an old primary after a failover, say) as a streaming standby of
+   * whichever server takes writes now, and resolves once it accepts reads. It must have been
+   * stopped cleanly (`stop()`), so the new primary has all of its WAL.
+   * @throws PostgresServerError when it is running, is not one of this cluster's, or does not start
+   */
+  rejoin(server: PostgresServer): Promise<PostgresStandby>
   /** Destroys every server. Idempotent. */
   destroy(): Promise<void>
 }
@@ -184,6 +191,15 @@ class Cluster implements PostgresCluster {
       if (row!.r === false) return s
     }
     throw new PostgresServerError('no running server of the cluster takes writes')
+  }
+
+  async rejoin(server: PostgresServer): Promise<PostgresStandby> {
+    if (!(server instanceof ManagedPostgres) || !this.servers.includes(server)) {
+      throw new PostgresServerError("rejoin() takes one of this cluster's servers")
+    }
+    const primary = await this.#writable()
+    await server.startAsStandby(primary.port)
+    return asStandby(server)
   }
 
   destroy(): Promise<void> {

@@ -141,11 +141,31 @@ export class ManagedPostgres extends TestServer implements PostgresServer {
     if (code !== 0)
       throw this.failure(`copying the primary's data failed (exit code ${code}, signal ${signal})`)
     await fs.rm(path.join(this.dataDir, 'postmaster.pid'), { force: true })
+    await this.#follow(source.port)
+  }
+
+  /** `standby.signal`, and `primary_conninfo` naming the server on `port` (replacing any before). */
+  async #follow(port: number): Promise<void> {
     await this.writeFile('data/standby.signal', '')
-    const conninfo = `host=${HOST} port=${source.port} user=${USER} password=${source.password} application_name=berth-standby`
+    const conninfo = `host=${HOST} port=${port} user=${USER} password=${this.password} application_name=berth-standby`
     const auto = path.join(this.dataDir, 'postgresql.auto.conf')
-    const before = await fs.readFile(auto, 'utf8').catch(() => '')
-    await fs.writeFile(auto, `${before}primary_conninfo = '${conninfo.replaceAll("'", "''")}'\n`)
+    const before = (await fs.readFile(auto, 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((line) => !line.startsWith('primary_conninfo'))
+      .join('\n')
+    await fs.writeFile(auto, `${before.trimEnd()}\nprimary_conninfo = '${conninfo.replaceAll("'", "''")}'\n`)
+  }
+
+  /**
+   * Starts this stopped server again as a streaming standby of the server on `primaryPort`: how an
+   * old primary rejoins after a failover. It must have been shut down cleanly (`stop()`), so that
+   * the new primary has all its WAL; it then follows the new primary's timeline.
+   * @throws PostgresServerError while it is running, or when it does not start
+   */
+  async startAsStandby(primaryPort: number): Promise<void> {
+    if (this.pid !== undefined) throw this.failure('stop it before it can rejoin as a standby')
+    await this.#follow(primaryPort)
+    await this.start()
   }
 
   /** Promotes a standby to primary (`pg_ctl promote`, waiting until it is done). */

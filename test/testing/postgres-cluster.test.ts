@@ -90,6 +90,24 @@ describe('startPostgresCluster', () => {
     const rows = await sql<{ n: number }>(next!.url, 'select count(*)::int as n from replicated')
     assert.equal(rows[0]!.n, 1004)
   })
+
+  it('rejoins the old primary as a standby of the new one, and fails back to it', async () => {
+    const old = cluster.primary
+    const [next] = cluster.standbys
+    await assert.rejects(cluster.rejoin(next!), /stop it before it can rejoin/)
+    const rejoined = await cluster.rejoin(old)
+    assert.equal(await inRecovery(old.url), true)
+    await sql(next!.url, 'insert into replicated values (11)')
+    await cluster.caughtUp()
+    const rows = await sql<{ n: number }>(old.url, 'select count(*)::int as n from replicated')
+    assert.equal(rows[0]!.n, 1005)
+    // And back: the new primary stops, the old one is promoted again and has every write.
+    await next!.stop()
+    await rejoined.promote()
+    await sql(old.url, 'insert into replicated values (12)')
+    const back = await sql<{ n: number }>(old.url, 'select count(*)::int as n from replicated')
+    assert.equal(back[0]!.n, 1006)
+  })
 })
 
 describe('startPostgresCluster options', () => {
