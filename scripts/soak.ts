@@ -7,16 +7,26 @@
  * loopback). berth/pg and berth/grpc pools drive a steady, bounded load while a fault is injected
  * every `--fault-every` seconds, picked at random (seeded) from: Postgres restart, terminate every
  * pool connection, blackhole to Postgres; a gRPC backend killed and restarted, blackholed, shut
- * down gracefully, its connections reset. Each fault heals after a few seconds.
+ * down gracefully, its connections reset; and a Postgres failover: a primary and a standby run
+ * under createPgCluster (writes and replica reads), the primary is stopped and the standby
+ * promoted, and the old primary rejoins as the new standby. Each fault heals after a few seconds.
  *
  * Reported: calls and errors by type; hung calls (a call pending 30 s after the load stopped and
  * every fault healed: must be 0); leaked connections (server sessions of the pool left after its
- * close: must be 0); heap and RSS growth. Exit code 1 when a must-be-0 figure is not.
+ * close: must be 0); heap and RSS growth; for the cluster, failovers, the longest time without a
+ * primary, and its write errors, which must all be PgFailoverError (in flight at the stop, typed,
+ * retryable) or PgNoPrimaryError. Exit code 1 when a must-be-0 figure is not.
  */
 import { parseArgs } from 'node:util'
 import { createChannelPool } from '../src/grpc/channel-pool.js'
-import { createPgPool } from '../src/pg/index.js'
-import { type FaultProxy, startFaultProxy, startPostgres } from '../src/testing/index.js'
+import { createPgCluster, createPgPool } from '../src/pg/index.js'
+import {
+  type FaultProxy,
+  type PostgresServer,
+  startFaultProxy,
+  startPostgres,
+  startPostgresCluster,
+} from '../src/testing/index.js'
 import { type EchoServer, echo, echoClientConstructor, startEchoServer } from '../test/support/grpc.js'
 import { seededRandom } from '../test/support/random.js'
 
@@ -78,6 +88,21 @@ const channels = createChannelPool(
 )
 const client = channels.client(echoClientConstructor())
 await db.ready()
+// A primary and a standby for failovers, written and read through createPgCluster.
+const ha = await startPostgresCluster({ standbys: 1, postgresFlags: { max_connections: 50 } })
+const haDb = createPgCluster(ha.url, {
+  maxConns: 4,
+  applicationName: APP,
+  connectTimeout: '2s',
+  probePeriod: '500ms',
+  failoverTimeout: '10s',
+})
+await haDb.exec('create table if not exists soak (id bigint primary key)')
+await ha.caughtUp()
+let haPrimary: PostgresServer = ha.primary
+let haStandby = ha.standbys[0]!
+let haNext = 0
+let longestNoPrimaryMs = 0
 await channels.waitForReady({ timeoutMs: 10_000 })
 
 // --- load ------------------------------------------------------------------------------------
@@ -88,6 +113,7 @@ interface Tally {
 }
 const tallies = {
   pg: { calls: 0, ok: 0, errors: new Map() } as Tally,
+  cluster: { calls: 0, ok: 0, errors: new Map() } as Tally,
   grpc: { calls: 0, ok: 0, errors: new Map() } as Tally,
 }
 const pending = new Map<number, { kind: string; since: number }>()
@@ -100,7 +126,7 @@ function errorKey(err: unknown): string {
   return `${e.name ?? 'Error'}${e.code ? ` ${String(e.code)}` : ''}${e.sqlState ? ` ${e.sqlState}` : ''}`
 }
 
-async function track(kind: 'pg' | 'grpc', call: () => Promise<unknown>): Promise<void> {
+async function track(kind: 'pg' | 'grpc' | 'cluster', call: () => Promise<unknown>): Promise<void> {
   const id = nextCall++
   const t = tallies[kind]
   t.calls++
@@ -136,7 +162,22 @@ async function grpcWorker(): Promise<void> {
   }
 }
 
-const workers = [...Array.from({ length: 6 }, pgWorker), ...Array.from({ length: 6 }, grpcWorker)]
+async function clusterWorker(): Promise<void> {
+  while (!stopping) {
+    const n = ++haNext
+    if (random() < 0.5) await track('cluster', () => haDb.exec('insert into soak values ($1)', [n]))
+    else await track('cluster', () => haDb.read.query('select count(*) from soak', [], { timeoutMs: 3000 }))
+    const gap = haDb.stats().noPrimaryForMs
+    if (gap !== null && gap > longestNoPrimaryMs) longestNoPrimaryMs = gap
+    await sleep(5)
+  }
+}
+
+const workers = [
+  ...Array.from({ length: 6 }, pgWorker),
+  ...Array.from({ length: 6 }, grpcWorker),
+  ...Array.from({ length: 3 }, clusterWorker),
+]
 
 // --- faults ----------------------------------------------------------------------------------
 type Fault = { name: string; inject(): Promise<() => Promise<void>> }
@@ -147,6 +188,18 @@ const faults: Fault[] = [
     async inject() {
       await pg.stop()
       return () => pg.start()
+    },
+  },
+  {
+    name: 'postgres failover',
+    async inject() {
+      const old = haPrimary
+      await old.stop()
+      await haStandby.promote()
+      haPrimary = haStandby
+      return async () => {
+        haStandby = await ha.rejoin(old)
+      }
     },
   },
   {
@@ -245,12 +298,25 @@ const drained = await Promise.race([
 const hung = [...pending.values()].map((p) => ({ kind: p.kind, pendingMs: Date.now() - p.since }))
 await channels.close({ timeoutMs: 5000 })
 await db.close({ timeoutMs: 5000 })
-const admin = createPgPool(pg.url, { maxConns: 1 })
-const leftover = await admin.queryRow<{ n: string }>(
-  'select count(*)::text as n from pg_stat_activity where application_name = $1',
-  [APP],
+const haStats = haDb.stats()
+await haDb.close({ timeoutMs: 5000 })
+const countLeft = async (url: string) => {
+  const admin = createPgPool(url, { maxConns: 1, budgetCheck: false })
+  try {
+    const row = await admin.queryRow<{ n: string }>(
+      'select count(*)::text as n from pg_stat_activity where application_name = $1',
+      [APP],
+    )
+    return Number(row?.n ?? 0)
+  } finally {
+    await admin.close()
+  }
+}
+let leftoverCount = await countLeft(pg.url)
+for (const s of ha.servers) if (s.pid !== undefined) leftoverCount += await countLeft(s.url)
+const clusterErrorsUntyped = [...tallies.cluster.errors.keys()].filter(
+  (k) => !/BERTH_PG_FAILOVER|BERTH_PG_NO_PRIMARY|QueryTimeoutError|BERTH_QUERY_TIMEOUT/.test(k),
 )
-await admin.close()
 global.gc?.()
 const heapEnd = process.memoryUsage()
 const report = {
@@ -260,9 +326,20 @@ const report = {
   faults: Object.fromEntries(injected),
   postgres: { calls: tallies.pg.calls, ok: tallies.pg.ok, errors: Object.fromEntries(tallies.pg.errors) },
   grpc: { calls: tallies.grpc.calls, ok: tallies.grpc.ok, errors: Object.fromEntries(tallies.grpc.errors) },
+  cluster: {
+    calls: tallies.cluster.calls,
+    ok: tallies.cluster.ok,
+    errors: Object.fromEntries(tallies.cluster.errors),
+    failovers: haStats.failovers,
+    lastFailoverMs: Math.round(haStats.lastFailoverMs ?? 0),
+    longestNoPrimaryMs: Math.round(longestNoPrimaryMs),
+    readsOnReplicas: haStats.readsOnReplicas,
+    readsOnPrimary: haStats.readsOnPrimary,
+    unexpectedErrors: clusterErrorsUntyped,
+  },
   hungCalls: hung.length,
   drained,
-  leakedConnections: Number(leftover?.n ?? 0),
+  leakedConnections: leftoverCount,
   heapGrowthMiB: Number(((heapEnd.heapUsed - heapStart.heapUsed) / 2 ** 20).toFixed(1)),
   rssGrowthMiB: Number(((heapEnd.rss - heapStart.rss) / 2 ** 20).toFixed(1)),
   gcExposed: typeof global.gc === 'function',
@@ -271,6 +348,7 @@ for (const p of grpcProxies) await p.close()
 await pgProxy.close()
 for (const s of backends) s.kill()
 await pg.destroy()
+await ha.destroy()
 if (flags.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
 else {
   const line = (t: typeof report.postgres) =>
@@ -280,6 +358,7 @@ else {
       `soak: ${minutes} min, seed ${startSeed}, faults ${JSON.stringify(report.faults)}`,
       `postgres: ${line(report.postgres)}`,
       `grpc:     ${line(report.grpc)}`,
+      `cluster:  ${line(report.cluster)}; ${report.cluster.failovers} failovers, last ${report.cluster.lastFailoverMs} ms to a new primary, longest without one ${report.cluster.longestNoPrimaryMs} ms; reads on replicas ${report.cluster.readsOnReplicas}, on the primary ${report.cluster.readsOnPrimary}; unexpected errors ${JSON.stringify(report.cluster.unexpectedErrors)} (must be [])`,
       `hung calls: ${report.hungCalls} (must be 0)`,
       `leaked connections: ${report.leakedConnections} (must be 0)`,
       `heap growth: ${report.heapGrowthMiB} MiB, rss growth: ${report.rssGrowthMiB} MiB${report.gcExposed ? '' : ' (run node with --expose-gc for a settled heap figure)'}`,
@@ -287,4 +366,5 @@ else {
     ].join('\n'),
   )
 }
-process.exitCode = report.hungCalls === 0 && report.leakedConnections === 0 ? 0 : 1
+process.exitCode =
+  report.hungCalls === 0 && report.leakedConnections === 0 && clusterErrorsUntyped.length === 0 ? 0 : 1
