@@ -142,6 +142,11 @@ describe('reliability: primary failover under load (createPgCluster)', () => {
       ...writes.records.filter((r) => r.ok && r.endedAt! > promotedAt).map((r) => r.endedAt!),
     )
     const backMs = firstBack - promotedAt
+    // Callers that came while there was no primary waited for the new one instead of failing.
+    const waited = writes.records.filter(
+      (r) => r.ok && r.startedAt > stoppedAt + 20 && r.startedAt < promotedAt,
+    )
+    assert.ok(waited.length > 0, 'writes started during the failover waited and succeeded')
     assert.ok(backMs <= 2000, `first write on the new primary ${Math.round(backMs)} ms after the promotion`)
     // Failures: only in the failover window, only typed and retryable, never a re-send or a 25006.
     const windowEnd = promotedAt + 2000
@@ -202,6 +207,7 @@ describe('reliability: primary failover under load (createPgCluster)', () => {
       readsDuringFailover: readsDuring.length,
       promoteMs: Math.round(promotedAt - stoppedAt),
       writesBackMs: Math.round(backMs),
+      writesThatWaited: waited.length,
       timeToNewPrimaryMs: Math.round(s.lastFailoverMs ?? -1),
       rows,
       txs: txs.started,
