@@ -64,14 +64,15 @@ interface Entry {
   readonly kind: SourceKind
   readonly name: string
   readonly source: StatsSource<unknown>
+  /** The `pool` labels it gives to Postgres pools: its own (`'pg'`), its hosts' pools (`'pg-cluster'`). */
+  readonly pgNames: readonly string[]
 }
 
-/** Every owner's stats start with its name (OwnerStats). */
-function ownName(source: StatsSource<unknown>): string {
-  return (source.stats() as OwnerStats).name
-}
-
-/** The set of exported pools, keyed by identity; names are unique per kind. */
+/**
+ * The set of exported pools, keyed by identity; names are unique per kind, and no two sources give
+ * a Postgres pool the same name (a PgPool and a cluster's host pool, or the host pools of two
+ * clusters under one name).
+ */
 export class MetricSources {
   readonly #entries = new Map<StatsSource<unknown>, Entry>()
 
@@ -82,10 +83,21 @@ export class MetricSources {
       throw new InvalidOptionError('name', options.name, 'a non-empty string')
     const existing = this.#entries.get(source)
     if (existing) throw new DuplicateMetricSourceError(existing.kind, existing.name, 'same pool')
-    const name = redactLabel(options.name ?? ownName(source))
-    for (const e of this.#entries.values())
+    // Every owner's stats start with its name (OwnerStats); a cluster's also list its hosts' pools.
+    const stats = options.name === undefined || kind === 'pg-cluster' ? source.stats() : undefined
+    const name = redactLabel(options.name ?? (stats as OwnerStats).name)
+    const pgNames =
+      kind === 'pg'
+        ? [name]
+        : kind === 'pg-cluster'
+          ? (stats as PgClusterStats).hosts.map((h) => redactLabel(h.pool.name))
+          : []
+    for (const e of this.#entries.values()) {
       if (e.kind === kind && e.name === name) throw new DuplicateMetricSourceError(kind, name, 'same name')
-    this.#entries.set(source, { kind, name, source })
+      const clash = e.pgNames.find((n) => pgNames.includes(n))
+      if (clash !== undefined) throw new DuplicateMetricSourceError('pg', clash, 'same host pool')
+    }
+    this.#entries.set(source, { kind, name, source, pgNames })
   }
 
   /** Stops exporting `source`; false when it was not exported. */

@@ -6,8 +6,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
-import { PrometheusExporter, registerOpenTelemetry } from '../../src/metrics/index.js'
-import { type PgCluster, createPgCluster } from '../../src/pg/index.js'
+import {
+  DuplicateMetricSourceError,
+  PrometheusExporter,
+  registerOpenTelemetry,
+} from '../../src/metrics/index.js'
+import { type PgCluster, createPgCluster, createPgPool } from '../../src/pg/index.js'
 import { type PostgresCluster, startPostgresCluster } from '../../src/testing/index.js'
 import { until } from '../support/until.js'
 import { find, parseExposition, value } from './exposition.js'
@@ -177,6 +181,33 @@ describe('PrometheusExporter with a real PgCluster', () => {
         new Set(find(s, 'berth_pg_cluster_host_up').map((x) => x.labels.host)),
         new Set([primary, standby]),
       )
+    } finally {
+      exporter.unregister()
+    }
+  })
+})
+
+describe('PrometheusExporter: PgCluster sources', () => {
+  it('refuses two sources that would give a Postgres pool the same name', async () => {
+    const options = { budgetCheck: false, probePeriod: 100 } as const
+    await using a = createPgCluster(cluster.url, options)
+    await using b = createPgCluster(cluster.url, options)
+    await using other = createPgCluster(cluster.url, { ...options, name: 'other' })
+    await using pool = createPgPool(cluster.primary.url, { name: `other@${primary}` })
+    const exporter = new PrometheusExporter().addPgCluster(a)
+    const refused = (kind: string, poolName: string) => (e: unknown) =>
+      e instanceof DuplicateMetricSourceError && e.kind === kind && e.poolName === poolName
+    try {
+      assert.throws(() => exporter.addPgCluster(a, { name: 'again' }), refused('pg-cluster', 'pg-cluster'))
+      assert.throws(() => exporter.addPgCluster(b), refused('pg-cluster', 'pg-cluster'), 'same cluster name')
+      // Named apart, but their host pools are both 'pg-cluster@host:port'.
+      assert.throws(() => exporter.addPgCluster(b, { name: 'b' }), refused('pg', `pg-cluster@${primary}`))
+      exporter.addPgCluster(other)
+      assert.throws(() => exporter.addPgPool(pool), refused('pg', `other@${primary}`))
+      exporter.addPgPool(pool, { name: 'plain' })
+      // Once the first is gone its host pool names are free.
+      assert.equal(exporter.remove(a), true)
+      exporter.addPgCluster(b, { name: 'b' })
     } finally {
       exporter.unregister()
     }
