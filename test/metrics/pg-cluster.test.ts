@@ -1,7 +1,8 @@
 /**
  * berth/metrics with a real PgCluster (a primary and one streaming standby): the per-server and
  * per-cluster series in Prometheus and OpenTelemetry, each host's pool under the pg pool families,
- * lag that moves while the standby's replay is paused, and no password in any label.
+ * lag that moves while the standby's replay is paused, no password in any label, name clashes
+ * between host pools refused, and a failover (the primary stopped, the standby promoted) counted.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -274,6 +275,34 @@ describe('registerOpenTelemetry with a real PgCluster', () => {
     } finally {
       otel.unregister()
       await provider.shutdown()
+    }
+  })
+})
+
+// Last: it moves the primary for good.
+describe('PrometheusExporter with a real PgCluster through a failover', () => {
+  it('counts the failover and the promotion, and shows the new roles', async () => {
+    await using db = await open()
+    const exporter = new PrometheusExporter().addPgCluster(db)
+    try {
+      await cluster.primary.stop()
+      await cluster.standbys[0]!.promote()
+      await until(() => db.stats().primary === standby, 15000, {
+        message: () => `no failover to ${standby}: ${JSON.stringify(db.stats())}`,
+      })
+      const s = await scrape(exporter)
+      const c = { pool: 'orders' }
+      assert.equal(value(s, 'berth_pg_cluster_failovers_total', c), 1)
+      const took = value(s, 'berth_pg_cluster_last_failover_duration_seconds', c)
+      assert.ok(took >= 0 && took < 15, `failover took ${took} s`)
+      assert.equal(value(s, 'berth_pg_cluster_has_primary', c), 1)
+      assert.equal(value(s, 'berth_pg_cluster_without_primary_seconds', c), 0)
+      assert.equal(value(s, 'berth_pg_cluster_host_promotions_total', { ...c, host: standby }), 1)
+      assert.equal(value(s, 'berth_pg_cluster_host_role', { ...c, host: standby, role: 'primary' }), 1)
+      assert.equal(value(s, 'berth_pg_cluster_host_up', { ...c, host: primary }), 0)
+      assert.equal(value(s, 'berth_pg_cluster_host_in_rotation', { ...c, host: primary }), 0)
+    } finally {
+      exporter.unregister()
     }
   })
 })
