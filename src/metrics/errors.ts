@@ -20,19 +20,22 @@ export class MissingPeerDependencyError extends BerthError {
 
 /**
  * A pool was added to an exporter twice, or two pools of one kind would report under the same
- * `pool` label. What to do: add each pool once, and give pools of one kind distinct names
- * (`{ name }` when adding).
+ * `pool` label (a PgCluster's host pools count as Postgres pools, under their own names). What to
+ * do: add each pool once, and give pools of one kind distinct names (`{ name }` when adding; for
+ * clusters to the same servers, createPgCluster's `name`).
  */
 export class DuplicateMetricSourceError extends BerthError {
   readonly kind: string
   readonly poolName: string
 
-  constructor(kind: string, poolName: string, reason: 'same pool' | 'same name') {
+  constructor(kind: string, poolName: string, reason: 'same pool' | 'same name' | 'same host pool') {
     super(
       'BERTH_METRICS_DUPLICATE_SOURCE',
       reason === 'same pool'
         ? `This ${kind} pool is already exported (as '${poolName}')`
-        : `Another ${kind} pool is already exported as '${poolName}'; pass a distinct { name }`,
+        : reason === 'same name'
+          ? `Another ${kind} pool is already exported as '${poolName}'; pass a distinct { name }`
+          : `A Postgres pool named '${poolName}' is already exported (a PgPool, or a host of another PgCluster); a cluster's host pools are named '<cluster name>@host:port': give the clusters distinct names (createPgCluster's name option)`,
     )
     this.kind = kind
     this.poolName = poolName

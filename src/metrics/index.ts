@@ -13,6 +13,7 @@ export { redactLabel } from './label-redaction.js'
 export type {
   AddSourceOptions,
   ChannelPoolSource,
+  PgClusterSource,
   PgPoolSource,
   PoolSource,
   SourceKind,

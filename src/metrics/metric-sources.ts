@@ -7,6 +7,7 @@ import { InvalidOptionError } from '../core/errors.js'
 import type { OwnerStats } from '../core/owner.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import type { ChannelPoolStats } from '../grpc/channel-pool-stats.js'
+import type { PgClusterStats } from '../pg/cluster-stats.js'
 import type { PgPoolStats } from '../pg/pg-pool-stats.js'
 import { DuplicateMetricSourceError } from './errors.js'
 import { redactLabel } from './label-redaction.js'
@@ -22,9 +23,14 @@ export type PoolSource = StatsSource<PoolStats>
 export type PgPoolSource = StatsSource<PgPoolStats>
 /** A `ChannelPool` (from `berth/grpc`). */
 export type ChannelPoolSource = StatsSource<ChannelPoolStats>
+/** A `PgCluster` (from `berth/pg`). */
+export type PgClusterSource = StatsSource<PgClusterStats>
 
-/** `'core'` for a plain `Pool`, `'pg'` for a `PgPool`, `'grpc'` for a `ChannelPool`. */
-export type SourceKind = 'core' | 'pg' | 'grpc'
+/**
+ * `'core'` for a plain `Pool`, `'pg'` for a `PgPool`, `'grpc'` for a `ChannelPool`, `'pg-cluster'`
+ * for a `PgCluster` (whose hosts' pools are exported as `'pg'` pools under their own names).
+ */
+export type SourceKind = 'core' | 'pg' | 'grpc' | 'pg-cluster'
 
 export interface AddSourceOptions {
   /**
@@ -43,24 +49,30 @@ export interface SourceSample<S> {
 
 /** The snapshots of one collection. */
 export interface SourceScrape {
-  /** The core pool of every source: a `Pool` itself, a `PgPool`'s or a `ChannelPool`'s inner pool. */
+  /**
+   * The core pool of every source: a `Pool` itself, a `PgPool`'s or a `ChannelPool`'s inner pool,
+   * and the inner pool of each host of a `PgCluster`.
+   */
   readonly pools: readonly SourceSample<PoolStats>[]
+  /** Every `PgPool`, and each host's pool of every `PgCluster` (named by the host pool's own name). */
   readonly pg: readonly SourceSample<PgPoolStats>[]
   readonly grpc: readonly SourceSample<ChannelPoolStats>[]
+  readonly pgClusters: readonly SourceSample<PgClusterStats>[]
 }
 
 interface Entry {
   readonly kind: SourceKind
   readonly name: string
   readonly source: StatsSource<unknown>
+  /** The `pool` labels it gives to Postgres pools: its own (`'pg'`), its hosts' pools (`'pg-cluster'`). */
+  readonly pgNames: readonly string[]
 }
 
-/** Every owner's stats start with its name (OwnerStats). */
-function ownName(source: StatsSource<unknown>): string {
-  return (source.stats() as OwnerStats).name
-}
-
-/** The set of exported pools, keyed by identity; names are unique per kind. */
+/**
+ * The set of exported pools, keyed by identity; names are unique per kind, and no two sources give
+ * a Postgres pool the same name (a PgPool and a cluster's host pool, or the host pools of two
+ * clusters under one name).
+ */
 export class MetricSources {
   readonly #entries = new Map<StatsSource<unknown>, Entry>()
 
@@ -71,10 +83,21 @@ export class MetricSources {
       throw new InvalidOptionError('name', options.name, 'a non-empty string')
     const existing = this.#entries.get(source)
     if (existing) throw new DuplicateMetricSourceError(existing.kind, existing.name, 'same pool')
-    const name = redactLabel(options.name ?? ownName(source))
-    for (const e of this.#entries.values())
+    // Every owner's stats start with its name (OwnerStats); a cluster's also list its hosts' pools.
+    const stats = options.name === undefined || kind === 'pg-cluster' ? source.stats() : undefined
+    const name = redactLabel(options.name ?? (stats as OwnerStats).name)
+    const pgNames =
+      kind === 'pg'
+        ? [name]
+        : kind === 'pg-cluster'
+          ? (stats as PgClusterStats).hosts.map((h) => redactLabel(h.pool.name))
+          : []
+    for (const e of this.#entries.values()) {
       if (e.kind === kind && e.name === name) throw new DuplicateMetricSourceError(kind, name, 'same name')
-    this.#entries.set(source, { kind, name, source })
+      const clash = e.pgNames.find((n) => pgNames.includes(n))
+      if (clash !== undefined) throw new DuplicateMetricSourceError('pg', clash, 'same host pool')
+    }
+    this.#entries.set(source, { kind, name, source, pgNames })
   }
 
   /** Stops exporting `source`; false when it was not exported. */
@@ -91,8 +114,18 @@ export class MetricSources {
     const pools: SourceSample<PoolStats>[] = []
     const pg: SourceSample<PgPoolStats>[] = []
     const grpc: SourceSample<ChannelPoolStats>[] = []
+    const pgClusters: SourceSample<PgClusterStats>[] = []
     for (const { kind, name, source } of this.#entries.values()) {
-      if (kind === 'pg') {
+      if (kind === 'pg-cluster') {
+        const stats = (source as PgClusterSource).stats()
+        pgClusters.push({ name, kind, stats })
+        // Each host's PgPool, as if added with addPgPool: labelled with the host pool's own name.
+        for (const host of stats.hosts) {
+          const hostPool = redactLabel(host.pool.name)
+          pg.push({ name: hostPool, kind: 'pg', stats: host.pool })
+          pools.push({ name: hostPool, kind: 'pg', stats: host.pool.pool })
+        }
+      } else if (kind === 'pg') {
         const stats = (source as PgPoolSource).stats()
         pg.push({ name, kind, stats })
         pools.push({ name, kind, stats: stats.pool })
@@ -104,6 +137,6 @@ export class MetricSources {
         pools.push({ name, kind, stats: (source as PoolSource).stats() })
       }
     }
-    return { pools, pg, grpc }
+    return { pools, pg, grpc, pgClusters }
   }
 }

@@ -9,10 +9,12 @@ import {
   type AddSourceOptions,
   type ChannelPoolSource,
   MetricSources,
+  type PgClusterSource,
   type PgPoolSource,
   type PoolSource,
   type StatsSource,
 } from './metric-sources.js'
+import { ClusterInstruments } from './otel-cluster-instruments.js'
 import { GrpcInstruments } from './otel-grpc-instruments.js'
 import { CORE_NAMES, DB_NAMES, DOUBLE, PoolShape, RPC_NAMES, observeLatency } from './otel-instruments.js'
 
@@ -23,6 +25,8 @@ export interface OpenTelemetryOptions {
   pgPools?: readonly PgPoolSource[]
   /** gRPC channel pools to export at once (`rpc.client.*`); more with `addChannelPool`. */
   channelPools?: readonly ChannelPoolSource[]
+  /** Postgres clusters to export at once (`berth.pg.cluster.*`); more with `addPgCluster`. */
+  pgClusters?: readonly PgClusterSource[]
 }
 
 /** A registration made by `registerOpenTelemetry`: add and remove pools, or stop observing. */
@@ -33,6 +37,7 @@ export class OpenTelemetryMetrics {
   readonly #db: PoolShape
   readonly #rpc: PoolShape
   readonly #grpc: GrpcInstruments
+  readonly #clusters: ClusterInstruments
   readonly #queryDuration: Observable
   readonly #observables: Observable[]
   readonly #callback: BatchObservableCallback
@@ -46,6 +51,7 @@ export class OpenTelemetryMetrics {
     this.#db = new PoolShape(meter, DB_NAMES)
     this.#rpc = new PoolShape(meter, RPC_NAMES)
     this.#grpc = new GrpcInstruments(meter)
+    this.#clusters = new ClusterInstruments(meter)
     this.#queryDuration = meter.createObservableGauge('berth.pg.query.duration', {
       description: 'Query round trips of a berth Postgres pool, as quantiles since the pool was made.',
       unit: 's',
@@ -56,6 +62,7 @@ export class OpenTelemetryMetrics {
       ...this.#db.instruments,
       ...this.#rpc.instruments,
       ...this.#grpc.instruments,
+      ...this.#clusters.instruments,
       this.#queryDuration,
     ]
     this.#callback = (result) => {
@@ -67,6 +74,7 @@ export class OpenTelemetryMetrics {
       for (const { name, stats } of scrape.pg)
         observeLatency(result, this.#queryDuration, stats.queryMs, { [DB_NAMES.poolAttribute]: name })
       for (const { name, stats } of scrape.grpc) this.#grpc.observe(result, name, stats)
+      for (const { name, stats } of scrape.pgClusters) this.#clusters.observe(result, name, stats)
     }
     meter.addBatchObservableCallback(this.#callback, this.#observables)
   }
@@ -80,6 +88,15 @@ export class OpenTelemetryMetrics {
   /** Observes a `PgPool` under `db.client.connection.*` and `berth.pg.query.duration`. */
   addPgPool(pool: PgPoolSource, options?: AddSourceOptions): this {
     this.#sources.add('pg', pool, options)
+    return this
+  }
+
+  /**
+   * Observes a `PgCluster` under `berth.pg.cluster.*` (attribute `berth.pg.cluster.name`, and
+   * `berth.pg.cluster.host` per server), and each host's pool as a `PgPool` under its own name.
+   */
+  addPgCluster(cluster: PgClusterSource, options?: AddSourceOptions): this {
+    this.#sources.add('pg-cluster', cluster, options)
     return this
   }
 
@@ -119,5 +136,6 @@ export function registerOpenTelemetry(
   for (const pool of options.pools ?? []) registration.addPool(pool)
   for (const pool of options.pgPools ?? []) registration.addPgPool(pool)
   for (const pool of options.channelPools ?? []) registration.addChannelPool(pool)
+  for (const cluster of options.pgClusters ?? []) registration.addPgCluster(cluster)
   return registration
 }

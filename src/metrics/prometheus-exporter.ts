@@ -10,6 +10,7 @@ import {
   type AddSourceOptions,
   type ChannelPoolSource,
   MetricSources,
+  type PgClusterSource,
   type PgPoolSource,
   type PoolSource,
   type SourceScrape,
@@ -17,6 +18,7 @@ import {
 } from './metric-sources.js'
 import { type PromClientModule, loadPromClient } from './prom-client-loader.js'
 import { GRPC_FAMILIES } from './prometheus-families-grpc.js'
+import { PG_CLUSTER_FAMILIES } from './prometheus-families-pg-cluster.js'
 import { PG_FAMILIES } from './prometheus-families-pg.js'
 import { POOL_FAMILIES } from './prometheus-families-pool.js'
 import type { MetricFamily } from './prometheus-family.js'
@@ -26,6 +28,7 @@ import { type LatencySample, createSnapshotSummary } from './prometheus-summary.
 export const PROMETHEUS_FAMILIES: readonly MetricFamily[] = [
   ...POOL_FAMILIES,
   ...PG_FAMILIES,
+  ...PG_CLUSTER_FAMILIES,
   ...GRPC_FAMILIES,
 ]
 
@@ -46,7 +49,8 @@ export interface PrometheusExporterOptions {
 }
 
 /**
- * Exports the stats of core pools, Postgres pools and gRPC channel pools as Prometheus metrics.
+ * Exports the stats of core pools, Postgres pools and clusters, and gRPC channel pools as Prometheus
+ * metrics.
  *
  * ```ts
  * const metrics = new PrometheusExporter()
@@ -104,6 +108,16 @@ export class PrometheusExporter {
   /** Exports a `PgPool`: `berth_pg_*`, and `berth_pool_*` for its connections (`kind="pg"`). */
   addPgPool(pool: PgPoolSource, options?: AddSourceOptions): this {
     this.#sources.add('pg', pool, options)
+    return this
+  }
+
+  /**
+   * Exports a `PgCluster`: `berth_pg_cluster_*` (label `pool` = the cluster's name, and `host` on the
+   * per-server series), and each host's pool as a `PgPool` (`berth_pg_*`, `berth_pool_*{kind="pg"}`)
+   * under that pool's own name (`pg-cluster@127.0.0.1:5432`).
+   */
+  addPgCluster(cluster: PgClusterSource, options?: AddSourceOptions): this {
+    this.#sources.add('pg-cluster', cluster, options)
     return this
   }
 

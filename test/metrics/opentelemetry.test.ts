@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, it } from 'node:test'
-import type { Attributes, Meter } from '@opentelemetry/api'
-import {
-  AggregationTemporality,
-  DataPointType,
-  MeterProvider,
-  MetricReader,
-} from '@opentelemetry/sdk-metrics'
+import type { Meter } from '@opentelemetry/api'
+import { AggregationTemporality, DataPointType, MeterProvider } from '@opentelemetry/sdk-metrics'
 import { InvalidOptionError, Pool } from '../../src/core/index.js'
 import { createChannelPool } from '../../src/grpc/index.js'
 import { registerOpenTelemetry } from '../../src/metrics/index.js'
@@ -15,21 +10,7 @@ import { createFakeFactory } from '../support/fake-resources.js'
 import { echo, echoClientConstructor, startEchoServer } from '../support/grpc.js'
 import { createDatabase } from '../support/postgres.js'
 import { until } from '../support/until.js'
-
-/** A pull reader: the test decides when to collect. */
-class TestReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
-interface Point {
-  readonly name: string
-  readonly unit: string
-  readonly type: DataPointType
-  readonly monotonic: boolean | undefined
-  readonly attributes: Attributes
-  readonly value: number
-}
+import { type Point, TestReader, collectPoints, one, pointsOf } from './otel-points.js'
 
 let reader: TestReader
 let provider: MeterProvider
@@ -49,39 +30,8 @@ afterEach(async () => {
   await provider.shutdown()
 })
 
-async function collect(): Promise<Point[]> {
-  const { resourceMetrics, errors } = await reader.collect()
-  assert.deepEqual(errors, [])
-  const points: Point[] = []
-  for (const scope of resourceMetrics.scopeMetrics) {
-    for (const metric of scope.metrics) {
-      if (metric.dataPointType !== DataPointType.SUM && metric.dataPointType !== DataPointType.GAUGE) continue
-      const monotonic = metric.dataPointType === DataPointType.SUM ? metric.isMonotonic : undefined
-      for (const dp of metric.dataPoints) {
-        points.push({
-          name: metric.descriptor.name,
-          unit: metric.descriptor.unit,
-          type: metric.dataPointType,
-          monotonic,
-          attributes: dp.attributes,
-          value: dp.value,
-        })
-      }
-    }
-  }
-  return points
-}
-
-function pointsOf(points: readonly Point[], name: string, attributes: Attributes = {}): Point[] {
-  return points.filter(
-    (p) => p.name === name && Object.entries(attributes).every(([k, v]) => p.attributes[k] === v),
-  )
-}
-
-function one(points: readonly Point[], name: string, attributes: Attributes = {}): Point {
-  const found = pointsOf(points, name, attributes)
-  assert.equal(found.length, 1, `one ${name} ${JSON.stringify(attributes)}, found ${found.length}`)
-  return found[0]!
+function collect(): Promise<Point[]> {
+  return collectPoints(reader)
 }
 
 describe('registerOpenTelemetry with a real PgPool', () => {
