@@ -33,7 +33,7 @@ function render(state, point) {
   setText($('write-qps'), formatNumber(state.writes.qps, 1))
   setText(
     $('kind-errors'),
-    `failed: reads ${formatNumber(state.reads.errors)} · writes ${formatNumber(state.writes.errors)}`,
+    `reads ${formatNumber(state.reads.errors)} · writes ${formatNumber(state.writes.errors)}`,
   )
   const failover = $('failover')
   failover.title = state.cluster.canFailOver
