@@ -50,10 +50,11 @@ interface DemoFlags {
 }
 
 const HELP_AFTER = `
-The demo starts an embedded PostgreSQL (or uses DATABASE_URL), three gRPC billing backends and a
-client under load, all on 127.0.0.1, and serves a live dashboard (and /metrics) on --port. It
-prints the dashboard's URL. From the dashboard you can stop a backend, terminate the database's
-connections or saturate the pool, and watch berth recover.
+The demo starts an embedded PostgreSQL primary and streaming standby (or uses DATABASE_URL),
+three gRPC billing backends (writes on the primary, reads on the standby) and a client under load,
+all on 127.0.0.1, and serves a live dashboard (and /metrics) on --port. It prints the dashboard's
+URL. From the dashboard you can stop a backend, terminate the database's connections, saturate the
+pool or fail over to the standby, and watch berth recover.
 
 Environment:
   DATABASE_URL   use this PostgreSQL instead of the embedded one (tables are created in it)
@@ -74,7 +75,7 @@ export function registerDemo(
 ): void {
   program
     .command('demo')
-    .summary('run a live demo: embedded PostgreSQL, gRPC backends, load and a dashboard')
+    .summary('run a live demo: embedded PostgreSQL primary and standby, gRPC backends, load and a dashboard')
     .description('Runs a self-contained demo of berth with a live dashboard, until Ctrl-C or --duration.')
     .option(
       '--duration <duration>',

@@ -3,12 +3,15 @@
  * to gRPC statuses. The mapping is what makes the client side heal: a broken connection or a
  * terminated backend process is UNAVAILABLE, which the channel pool's retry policy tries again on
  * another attempt; a pool that cannot lend a connection in time is RESOURCE_EXHAUSTED, which it
- * does not retry (retrying would only add load to a saturated pool).
+ * does not retry (retrying would only add load to a saturated pool). A statement a failover cut
+ * (PgFailoverError) or a wait for a primary that ran out (PgNoPrimaryError) is UNAVAILABLE too.
+ * FindInvoice reads through `db.read` (the standby, when there is one in rotation); Transfer
+ * writes on the primary.
  */
 import * as grpc from '@grpc/grpc-js'
 import { BerthError } from '../core/errors.js'
+import type { PgCluster } from '../pg/pg-cluster.js'
 import { PgError, isRetryable } from '../pg/pg-error.js'
-import type { PgPool } from '../pg/pg-pool.js'
 import type {
   BillingHandlers,
   FindInvoiceRequest,
@@ -41,7 +44,7 @@ interface InvoiceRow {
  * The handlers of one backend. `servedBy` goes into every reply; `onServed` runs once per call,
  * when it has been answered (successfully or not).
  */
-export function billingHandlers(db: PgPool, servedBy: string, onServed: () => void): BillingHandlers {
+export function billingHandlers(db: PgCluster, servedBy: string, onServed: () => void): BillingHandlers {
   return {
     findInvoice(
       call: grpc.ServerUnaryCall<FindInvoiceRequest, Invoice>,
@@ -77,13 +80,13 @@ function answer<R>(
   callback(err, reply)
 }
 
-async function findInvoice(db: PgPool, request: FindInvoiceRequest, servedBy: string): Promise<Invoice> {
+async function findInvoice(db: PgCluster, request: FindInvoiceRequest, servedBy: string): Promise<Invoice> {
   const id = request.id
   if (!Number.isSafeInteger(id) || id <= 0) {
     throw new BillingError(grpc.status.INVALID_ARGUMENT, `invoice id must be a positive integer, got ${id}`)
   }
-  // Plain statement, no signal: berth/pg pipelines it over a shared connection.
-  const row = await db.queryRow<InvoiceRow>(FIND_INVOICE, [id])
+  // A read, for a replica; plain statement, no signal: berth/pg pipelines it over a shared connection.
+  const row = await db.read.queryRow<InvoiceRow>(FIND_INVOICE, [id])
   if (row === null) throw new BillingError(grpc.status.NOT_FOUND, `no invoice ${id}`)
   return {
     id: Number(row.id),
@@ -96,7 +99,7 @@ async function findInvoice(db: PgPool, request: FindInvoiceRequest, servedBy: st
 }
 
 async function transfer(
-  db: PgPool,
+  db: PgCluster,
   request: TransferRequest,
   servedBy: string,
   signal: AbortSignal,
@@ -168,6 +171,7 @@ function statusOf(err: unknown): grpc.status {
       case 'BERTH_POOL_CLOSED':
       case 'BERTH_POOL_DESTROYED':
       case 'BERTH_CREATE_FAILED':
+      case 'BERTH_PG_CLUSTER_CLOSED':
         return grpc.status.UNAVAILABLE
     }
   }

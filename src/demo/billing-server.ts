@@ -1,14 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 /**
  * One billing backend of the demo: a grpc-js server on 127.0.0.1 with the billing handlers and
- * grpc.health.v1, over a berth/pg pool of its own (as three instances of a service would each have
- * one). It can be stopped gracefully (NOT_SERVING first, then drain) and started again on the same
- * port, which is what the dashboard's stop/start buttons do.
+ * grpc.health.v1, over the demo's berth/pg cluster (writes on the primary, reads on the standby),
+ * which the three backends share. It can be stopped gracefully (NOT_SERVING first, then drain) and
+ * started again on the same port, which is what the dashboard's stop/start buttons do.
  */
 import * as grpc from '@grpc/grpc-js'
 import { type HealthService, createHealthService } from '../grpc/server-health.js'
 import { type ShutdownResult, shutdownServer } from '../grpc/server-shutdown.js'
-import type { PgPool } from '../pg/pg-pool.js'
+import type { PgCluster } from '../pg/pg-cluster.js'
 import { billingHandlers } from './billing-handlers.js'
 import { BILLING_SERVICE, billingServiceDefinition } from './billing-proto.js'
 import { DemoActionError } from './errors.js'
@@ -19,8 +19,8 @@ export type BackendState = 'stopped' | 'starting' | 'up' | 'stopping'
 export interface BillingBackendOptions {
   /** Stable id: `'a'`, `'b'`, `'c'`. */
   id: string
-  /** The backend's Postgres pool; owned by the caller (the backend does not close it). */
-  db: PgPool
+  /** The Postgres cluster it reads from and writes to; owned by the caller (the backend does not close it). */
+  db: PgCluster
   /** How long a graceful stop lets calls in flight finish before cutting them, ms. Default 5000. */
   stopTimeoutMs?: number
 }
@@ -31,7 +31,7 @@ const BIND_RETRY_MS = 100
 
 export class BillingBackend {
   readonly id: string
-  readonly db: PgPool
+  readonly db: PgCluster
   readonly #stopTimeoutMs: number
   #state: BackendState = 'stopped'
   #port = 0

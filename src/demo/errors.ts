@@ -12,8 +12,9 @@ const HTTP_STATUS: Record<DemoActionErrorCode, number> = {
 
 /**
  * A break-things action of `berth demo` that cannot run: an unknown backend (404), the wrong state
- * for it (409: already stopped, already saturated), a bad request body (400). The demo's API
- * answers with `httpStatus`. What to do: pick a listed backend, or wait for the state to change.
+ * for it (409: already stopped, already saturated, a failover running or no standby left), a bad
+ * request (400: a bad body, a failover on DATABASE_URL). The demo's API answers with `httpStatus`.
+ * What to do: pick a listed backend, or wait for the state to change.
  */
 export class DemoActionError extends BerthError {
   /** The HTTP status the demo's API answers with. */

@@ -130,6 +130,7 @@ export async function startDemoHttpServer(options: DemoHttpOptions): Promise<Dem
       return backend[2] === 'stop' ? options.actions.stopBackend(id) : options.actions.startBackend(id)
     }
     if (route === '/api/db/terminate') return options.actions.terminateDb()
+    if (route === '/api/db/failover') return options.actions.failover()
     if (route === '/api/pool/saturate') {
       const body = await readJson(req)
       return options.actions.saturate(body.ms === undefined ? undefined : (body.ms as number))

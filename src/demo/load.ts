@@ -1,7 +1,7 @@
 /**
  * The demo's client load: a steady, bounded rate of billing calls (mostly FindInvoice, some
  * Transfer) through one berth/grpc client, with per-second throughput and latency and failures
- * counted by gRPC status. Open-loop: calls are issued on a schedule, not when the last one ends, so
+ * counted by gRPC status, in total and for reads (FindInvoice) and writes (Transfer) apart. Open-loop: calls are issued on a schedule, not when the last one ends, so
  * a slow backend shows as latency and calls in flight instead of quietly lowering the rate; a cap
  * on calls in flight keeps a stalled system from piling up without bound.
  */
@@ -25,6 +25,16 @@ export interface BillingLoadOptions {
   tickMs?: number
 }
 
+/** The calls of one kind: reads (FindInvoice) or writes (Transfer). */
+export interface LoadKindSnapshot {
+  /** Calls finished (succeeded or failed) since start. */
+  readonly calls: number
+  /** Calls that failed, since start. */
+  readonly errors: number
+  /** Calls finished per second, over the last full second. */
+  readonly qps: number
+}
+
 /** A snapshot of the load. */
 export interface LoadSnapshot {
   /** Calls finished (succeeded or failed) since start. */
@@ -41,6 +51,18 @@ export interface LoadSnapshot {
   readonly inFlight: number
   /** Calls not issued because `maxInFlight` were in flight. */
   readonly skipped: number
+  /** FindInvoice calls: reads, served by the standby when there is one in rotation. */
+  readonly reads: LoadKindSnapshot
+  /** Transfer calls: writes, on the primary. */
+  readonly writes: LoadKindSnapshot
+}
+
+type Kind = 'reads' | 'writes'
+interface KindCounts {
+  calls: number
+  errors: number
+  windowCalls: number
+  qps: number
 }
 
 const STATUS_NAMES: Record<number, string> = Object.fromEntries(
@@ -73,6 +95,10 @@ export class BillingLoad {
   #inFlight = 0
   #skipped = 0
   #last = { qps: 0, p50: 0, p99: 0 }
+  readonly #kinds: Record<Kind, KindCounts> = {
+    reads: { calls: 0, errors: 0, windowCalls: 0, qps: 0 },
+    writes: { calls: 0, errors: 0, windowCalls: 0, qps: 0 },
+  }
 
   /** @throws InvalidOptionError */
   constructor(client: BillingClient, options: BillingLoadOptions = {}) {
@@ -117,7 +143,14 @@ export class BillingLoad {
       latencyP99Ms: this.#last.p99,
       inFlight: this.#inFlight,
       skipped: this.#skipped,
+      reads: this.#kind('reads'),
+      writes: this.#kind('writes'),
     })
+  }
+
+  #kind(kind: Kind): LoadKindSnapshot {
+    const k = this.#kinds[kind]
+    return Object.freeze({ calls: k.calls, errors: k.errors, qps: k.qps })
   }
 
   #tick(): void {
@@ -132,7 +165,12 @@ export class BillingLoad {
     }
     if (now - this.#windowStart >= 1000) {
       const s = this.#window.summary()
-      this.#last = { qps: (this.#windowCalls * 1000) / (now - this.#windowStart), p50: s.p50, p99: s.p99 }
+      const elapsed = now - this.#windowStart
+      this.#last = { qps: (this.#windowCalls * 1000) / elapsed, p50: s.p50, p99: s.p99 }
+      for (const k of Object.values(this.#kinds)) {
+        k.qps = (k.windowCalls * 1000) / elapsed
+        k.windowCalls = 0
+      }
       this.#window.reset()
       this.#windowCalls = 0
       this.#windowStart = now
@@ -142,13 +180,18 @@ export class BillingLoad {
   #call(): void {
     this.#inFlight++
     const started = performance.now()
+    const write = Math.random() < this.#transferShare
+    const kind = this.#kinds[write ? 'writes' : 'reads']
     const done = (err: grpc.ServiceError | null) => {
       this.#inFlight--
       this.#calls++
       this.#windowCalls++
+      kind.calls++
+      kind.windowCalls++
       this.#window.record(performance.now() - started)
       if (err) {
         this.#errors++
+        kind.errors++
         const name = statusName(err.code)
         this.#errorsByStatus[name] = (this.#errorsByStatus[name] ?? 0) + 1
       }
@@ -158,7 +201,7 @@ export class BillingLoad {
       }
     }
     const metadata = new grpc.Metadata()
-    if (Math.random() < this.#transferShare) {
+    if (write) {
       const from = randomInt(SEED_ACCOUNTS)
       const to = 1 + (from % SEED_ACCOUNTS) // a neighbour: never the same account
       const request = { transferId: randomUUID(), fromAccount: from, toAccount: to, cents: randomInt(500) }

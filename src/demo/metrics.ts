@@ -1,22 +1,27 @@
 /**
  * The demo's /metrics: berth/metrics' `PrometheusExporter` for the pools (`berth_pool_*`,
  * `berth_pg_*`, `berth_grpc_*`), plus the demo's own families (`berth_demo_*`: the load's calls
- * and errors, each backend's calls and whether it runs) in the exporter's registry. Everything is
+ * and errors, reads and writes apart, each backend's calls and whether it runs, the cluster's
+ * failovers and which server is the primary) in the exporter's registry. Everything is
  * read from snapshots at scrape time.
  */
 import type { ChannelPool } from '../grpc/channel-pool.js'
+import type { PgPoolSource } from '../metrics/metric-sources.js'
 import { loadPromClient } from '../metrics/prom-client-loader.js'
 import { PrometheusExporter } from '../metrics/prometheus-exporter.js'
-import type { PgPool } from '../pg/pg-pool.js'
+import type { PgCluster } from '../pg/pg-cluster.js'
 import type { BillingBackend } from './billing-server.js'
 import type { LoadSnapshot } from './load.js'
 
 /** What /metrics reads. */
 export interface DemoMetricsSources {
-  readonly pgPools: readonly PgPool[]
+  /** Each server's pool of the demo's clusters. */
+  readonly pgPools: readonly PgPoolSource[]
   readonly channelPools: readonly ChannelPool[]
   readonly backends: readonly BillingBackend[]
   readonly load: () => LoadSnapshot
+  /** The backends' cluster. */
+  readonly cluster: PgCluster
 }
 
 export interface DemoMetrics {
@@ -64,6 +69,26 @@ export function createDemoMetrics(sources: DemoMetricsSources): DemoMetrics {
   ])
   counter('berth_demo_call_errors_total', 'Client calls failed, by gRPC status.', ['status'], () =>
     Object.entries(sources.load().errorsByStatus).map(([status, n]) => [{ status }, n]),
+  )
+  counter(
+    'berth_demo_calls_by_kind_total',
+    'Client calls finished, by kind (read: FindInvoice, write: Transfer) and outcome.',
+    ['kind', 'outcome'],
+    () => {
+      const { reads, writes } = sources.load()
+      return [
+        [{ kind: 'read', outcome: 'ok' }, reads.calls - reads.errors],
+        [{ kind: 'read', outcome: 'error' }, reads.errors],
+        [{ kind: 'write', outcome: 'ok' }, writes.calls - writes.errors],
+        [{ kind: 'write', outcome: 'error' }, writes.errors],
+      ]
+    },
+  )
+  counter('berth_demo_pg_failovers_total', "Times the backends' cluster moved its primary.", [], () => [
+    [{}, sources.cluster.stats().failovers],
+  ])
+  gauge('berth_demo_pg_primary', '1 for the server the cluster writes to.', ['host'], () =>
+    sources.cluster.stats().hosts.map((h) => [{ host: h.host }, h.host === sources.cluster.primary ? 1 : 0]),
   )
   counter('berth_demo_backend_calls_total', 'Calls answered by each billing backend.', ['backend'], () =>
     sources.backends.map((b) => [{ backend: b.id }, b.calls]),

@@ -1,13 +1,15 @@
 /**
  * `berth demo`: the seed's billing service, end to end. A database (DATABASE_URL, or an embedded
- * PostgreSQL), three billing backends on berth/pg, a client on berth/grpc driving a steady load,
- * and a dashboard with /metrics and break-things buttons on a loopback port. It stops after
- * `durationMs` or when `signal` aborts, shutting down in order: load, client pool, servers,
- * Postgres pools, Postgres.
+ * PostgreSQL primary with a streaming standby), three billing backends sharing one berth/pg
+ * cluster (writes on the primary, reads on the standby), a client on berth/grpc driving a steady
+ * load, and a dashboard with /metrics and break-things buttons (fail-over included) on a loopback
+ * port. It stops after `durationMs` or when `signal` aborts, shutting down in order: load, client
+ * pool, servers, Postgres clusters, Postgres.
  */
 import { randomBytes } from 'node:crypto'
 import { ConnectionManager } from '../grpc/connection-manager.js'
-import { type PgPool, createPgPool } from '../pg/pg-pool.js'
+import { createPgCluster } from '../pg/pg-cluster.js'
+import type { PgPoolStats } from '../pg/pg-pool-stats.js'
 import { DemoActions } from './actions.js'
 import { billingClientConstructor } from './billing-proto.js'
 import { BillingBackend } from './billing-server.js'
@@ -29,7 +31,10 @@ export interface RunDemoOptions {
   port?: number
   /** Serve the dashboard page; /metrics and /api are served either way. */
   dashboard: boolean
-  /** The database to use; without one the demo starts an embedded PostgreSQL and removes it at the end. */
+  /**
+   * The database to use (one host, or a libpq multi-host URL); without one the demo starts an
+   * embedded PostgreSQL primary and standby and removes them at the end.
+   */
   databaseUrl?: string
   /** Aborting it shuts the demo down gracefully (Ctrl-C). */
   signal: AbortSignal
@@ -43,8 +48,10 @@ export interface RunDemoOptions {
 
 /** The billing backends' ids, as used in /api/backends/<id>/... */
 export const BACKEND_IDS = ['a', 'b', 'c'] as const
-/** Connections per backend pool. */
-const BACKEND_MAX_CONNS = 4
+/** Connections of the backends' cluster, per server. */
+const CLUSTER_MAX_CONNS = 8
+/** How long a call waits for a primary during a failover before it fails (PgNoPrimaryError), ms. */
+const FAILOVER_TIMEOUT_MS = 10_000
 /** How long each shutdown step may take before the next one runs anyway, ms. */
 const STEP_TIMEOUT_MS = 10_000
 
@@ -53,7 +60,7 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
   const { out, signal } = options
   const started = performance.now()
   const tag = randomBytes(3).toString('hex')
-  const applicationPrefix = `berth-demo-${tag}-`
+  const applicationName = `berth-demo-${tag}-billing`
   const events = new EventLog()
   // Shutdown steps, pushed as things start and run in reverse.
   const teardown: { name: string; run: () => Promise<unknown> }[] = []
@@ -68,7 +75,7 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
     say(
       options.databaseUrl
         ? 'berth demo: using DATABASE_URL'
-        : 'berth demo: starting an embedded PostgreSQL...',
+        : 'berth demo: starting an embedded PostgreSQL primary and standby...',
     )
     db = await openDemoDatabase(options.databaseUrl)
     const database = db
@@ -76,32 +83,32 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
     say(`database: ${db.description}`)
     if (signal.aborted) return
 
-    const admin = createPgPool(db.url, {
+    const admin = createPgCluster(db.url, {
       name: 'admin',
       maxConns: 1,
       applicationName: `berth-demo-admin-${tag}`,
       pipeline: false,
       budgetCheck: false,
+      failoverTimeout: FAILOVER_TIMEOUT_MS,
     })
-    const pools: { pool: PgPool; applicationName: string }[] = BACKEND_IDS.map((id) => ({
-      applicationName: `${applicationPrefix}${id}`,
-      pool: createPgPool(db!.url, {
-        name: `billing-${id}`,
-        maxConns: BACKEND_MAX_CONNS,
-        minConns: 1,
-        applicationName: `${applicationPrefix}${id}`,
-        acquireTimeout: 2000,
-        instances: BACKEND_IDS.length,
-      }),
-    }))
+    // One cluster for the three backends: every server gets a pool, the primary's takes the writes.
+    const cluster = createPgCluster(db.url, {
+      name: 'billing',
+      maxConns: CLUSTER_MAX_CONNS,
+      minConns: 1,
+      applicationName,
+      acquireTimeout: 2000,
+      failoverTimeout: FAILOVER_TIMEOUT_MS,
+      probePeriod: 500,
+    })
     teardown.push({
-      name: 'close the Postgres pools',
-      run: () => Promise.all([admin, ...pools.map((p) => p.pool)].map((p) => p.close({ timeoutMs: 5000 }))),
+      name: 'close the Postgres clusters',
+      run: () => Promise.all([admin, cluster].map((c) => c.close({ timeoutMs: 5000 }))),
     })
     const schema = await ensureBillingSchema(admin, signal)
     say(`schema ${BILLING_SCHEMA}: ${schema.accounts} accounts, ${schema.invoices} invoices`)
 
-    backends = pools.map(({ pool }, i) => new BillingBackend({ id: BACKEND_IDS[i]!, db: pool }))
+    backends = BACKEND_IDS.map((id) => new BillingBackend({ id, db: cluster }))
     teardown.push({
       name: 'stop the billing backends',
       run: () => Promise.all(backends.filter((b) => b.up).map((b) => b.stop())),
@@ -131,12 +138,20 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
     teardown.push({ name: 'stop the load', run: () => running.stop({ timeoutMs: 5000 }) })
     running.start()
 
-    const actions = new DemoActions({ backends, admin, applicationPrefix, events })
+    const actions = new DemoActions({
+      backends,
+      admin,
+      cluster,
+      applicationName,
+      servers: db.cluster,
+      events,
+    })
     teardown.push({ name: 'release held connections', run: () => actions.release() })
     const monitor = new DemoMonitor({
       backends,
-      pgPools: pools,
-      applicationPrefix,
+      cluster,
+      applicationName,
+      canFailOver: () => actions.canFailOver,
       channelPool: channels,
       load: running,
       admin,
@@ -145,10 +160,11 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
     monitor.start()
     teardown.push({ name: 'stop the monitor', run: async () => monitor.stop() })
     const metrics = createDemoMetrics({
-      pgPools: [admin, ...pools.map((p) => p.pool)],
+      pgPools: [admin, cluster].flatMap((c) => c.stats().hosts.map((_, i) => hostPool(c, i))),
       channelPools: [channels],
       backends,
       load: () => running.snapshot(),
+      cluster,
     })
     const http: DemoHttpServer = await startDemoHttpServer({
       port: options.port ?? 0,
@@ -184,6 +200,11 @@ export async function runDemo(options: RunDemoOptions): Promise<void> {
   }
 }
 
+/** Host `i`'s pool of `cluster`, as a metrics source (the hosts of a cluster are fixed). */
+function hostPool(cluster: { stats(): { hosts: readonly { pool: PgPoolStats }[] } }, i: number) {
+  return { stats: () => cluster.stats().hosts[i]!.pool }
+}
+
 function summary(
   ms: number,
   load: BillingLoad | undefined,
@@ -197,6 +218,9 @@ function summary(
       .map(([status, n]) => `${status} ${n}`)
       .join(', ')
     parts.push(`${s.calls} calls, ${s.errors} errors${byStatus === '' ? '' : ` (${byStatus})`}`)
+    parts.push(
+      `reads ${s.reads.calls} (${s.reads.errors} failed), writes ${s.writes.calls} (${s.writes.errors} failed)`,
+    )
   }
   if (backends.length > 0) parts.push(`served by ${backends.map((b) => `${b.id} ${b.calls}`).join(', ')}`)
   if (db?.embedded) parts.push('embedded PostgreSQL removed')

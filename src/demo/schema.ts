@@ -67,7 +67,10 @@ export interface SchemaReport {
 }
 
 /** Creates the billing schema and its sample data where missing. Safe to run any number of times. */
-export async function ensureBillingSchema(db: PgPool, signal?: AbortSignal): Promise<SchemaReport> {
+export async function ensureBillingSchema(
+  db: Pick<PgPool, 'tx'>,
+  signal?: AbortSignal,
+): Promise<SchemaReport> {
   return db.tx(
     async (tx) => {
       await tx.exec('SELECT pg_advisory_xact_lock($1)', [SETUP_LOCK_KEY])

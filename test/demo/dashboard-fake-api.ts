@@ -1,7 +1,8 @@
 /**
  * A stand-in for the demo's HTTP server, for the dashboard test: the routes of src/demo/api-types.ts on
  * 127.0.0.1, serving the real page from src/demo/dashboard and uPlot from node_modules, with a DemoState
- * that moves on every poll and actions that change it (stopping backend 'b' marks it down). It records
+ * that moves on every poll and actions that change it (stopping backend 'b' marks it down, a fail-over
+ * moves the primary once and refuses a second with 409). It records
  * every POST so the test can see what the page sent.
  *
  * Also: finding and launching the system chromium for playwright-core (no browser download).
@@ -102,6 +103,7 @@ export async function startFakeDemo(): Promise<FakeDemo> {
   let calls = 0
   let errors = 0
   let reconnects = 0
+  let failovers = 0
 
   function state(): DemoState {
     polls++
@@ -114,6 +116,8 @@ export async function startFakeDemo(): Promise<FakeDemo> {
     errors += failed
     const now = Date.now()
     const ageBase = now - started
+    const [primary, standby] =
+      failovers === 0 ? ['127.0.0.1:5432', '127.0.0.1:5433'] : ['127.0.0.1:5433', '127.0.0.1:5432']
     return {
       time: now,
       uptimeS: Math.round(ageBase / 100) / 10,
@@ -126,6 +130,38 @@ export async function startFakeDemo(): Promise<FakeDemo> {
       },
       latencyP50Ms: 1.5 + (polls % 4) * 0.3,
       latencyP99Ms: 8 + (polls % 6) * 2.5,
+      reads: { calls: Math.round(calls * 0.9), errors: 0, qps: Math.round(qps * 9) / 10 },
+      writes: { calls: Math.round(calls * 0.1), errors, qps: Math.round(qps) / 10 },
+      cluster: {
+        name: 'billing',
+        primary,
+        failovers,
+        lastFailoverMs: failovers === 0 ? null : 1200,
+        noPrimaryForMs: null,
+        readsOnReplicas: failovers === 0 ? calls : 0,
+        readsOnPrimary: failovers === 0 ? 0 : calls,
+        canFailOver: failovers === 0,
+        hosts: [
+          {
+            host: primary,
+            role: 'primary',
+            state: 'up',
+            lagMs: 0,
+            inRotation: false,
+            reads: 0,
+            promotions: failovers,
+          },
+          {
+            host: standby,
+            role: failovers === 0 ? 'standby' : 'unknown',
+            state: failovers === 0 ? 'up' : 'down',
+            lagMs: failovers === 0 ? 3 : null,
+            inRotation: failovers === 0,
+            reads: calls,
+            promotions: 0,
+          },
+        ],
+      },
       pgPools: [
         {
           name: 'billing',
@@ -168,6 +204,12 @@ export async function startFakeDemo(): Promise<FakeDemo> {
     if (urlPath === '/api/db/terminate') {
       events.push({ time: Date.now(), message: 'terminated 6 connections' })
       return { status: 200, message: 'terminated 6 connections' }
+    }
+    if (urlPath === '/api/db/failover') {
+      if (failovers > 0) return { status: 409, message: 'no standby left to promote' }
+      failovers++
+      events.push({ time: Date.now(), message: 'failover: 127.0.0.1:5433 promoted' })
+      return { status: 200, message: 'failover: 127.0.0.1:5433 promoted' }
     }
     if (urlPath === '/api/pool/saturate') {
       events.push({ time: Date.now(), message: 'saturating the pool' })

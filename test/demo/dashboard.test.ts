@@ -168,6 +168,30 @@ describe('dashboard page in headless chromium (fake demo API)', () => {
     }
   })
 
+  it('fails over from its button, shows the new primary, and shows the refusal of a second one', async (t) => {
+    if (!browser || !demo) return t.skip(CHROMIUM_MISSING)
+    const { page, problems } = await openDashboard(demo.url)
+    try {
+      assert.equal(await text(page, 'pg-host-127.0.0.1:5432-role'), 'primary')
+      assert.equal(await text(page, 'pg-host-127.0.0.1:5433-state'), 'up')
+      assert.match(await text(page, 'pg-cluster-summary'), /primary 127\.0\.0\.1:5432 · failovers 0/)
+      await page.getByTestId('failover').click()
+      await page.getByTestId('action-message').getByText('127.0.0.1:5433 promoted').waitFor()
+      await page.getByTestId('pg-cluster-summary').getByText('failovers 1').waitFor()
+      assert.equal(await text(page, 'pg-host-127.0.0.1:5433-role'), 'primary')
+      assert.equal(await text(page, 'pg-host-127.0.0.1:5432-state'), 'down')
+      await page.getByTestId('failover').click()
+      await page.getByTestId('action-message').getByText('no standby left').waitFor()
+      assert.equal(await page.getByTestId('action-message').getAttribute('data-ok'), 'false')
+      assert.ok(
+        problems.length === 1 && /^409 from .*\/api\/db\/failover$/.test(problems[0]!),
+        problems.join('\n'),
+      )
+    } finally {
+      await page.close()
+    }
+  })
+
   it('says when the API stops answering instead of showing stale numbers as live', async (t) => {
     if (!browser || !demo) return t.skip(CHROMIUM_MISSING)
     const { page, problems } = await openDashboard(demo.url)

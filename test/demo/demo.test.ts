@@ -16,7 +16,7 @@ import {
   SEED_INVOICES,
   ensureBillingSchema,
 } from '../../src/demo/schema.js'
-import { createPgPool } from '../../src/pg/index.js'
+import { createPgCluster } from '../../src/pg/index.js'
 import { createDatabase } from '../support/postgres.js'
 import { until } from '../support/until.js'
 
@@ -110,19 +110,32 @@ test('the demo drives load, serves /metrics, and heals from a stopped backend an
     const first = await readUntil(state, (s) => s.qps > 0 && s.calls > 20, 'qps > 0')
     const more = await readUntil(state, (s) => s.calls > first.calls + 20, 'calls to increase')
     for (const id of ['a', 'b', 'c']) assert.ok(backend(more, id).calls > 0, `backend ${id} served calls`)
-    assert.equal(more.pgPools.length, 3)
+    // DATABASE_URL names one server: a cluster of one host, whose reads run on the primary.
+    assert.equal(more.pgPools.length, 1)
     assert.equal(more.channelPools[0]?.state, 'READY')
+    assert.equal(more.cluster.hosts.length, 1)
+    assert.equal(more.cluster.primary, more.cluster.hosts[0]?.host)
+    assert.ok(more.cluster.readsOnPrimary > 0, 'reads ran on the primary')
+    assert.equal(more.cluster.canFailOver, false)
+    assert.ok(more.reads.calls > 0 && more.writes.calls > 0, 'reads and writes are counted apart')
 
     const metrics = await fetch(`${base}metrics`)
     assert.equal(metrics.status, 200)
     const text = await metrics.text()
-    assert.match(text, /^berth_pg_total_conns\{pool="billing-a"\} [1-9]\d*$/m)
+    assert.match(text, /^berth_pg_total_conns\{pool="billing@[\w.-]+:\d+"\} [1-9]\d*$/m)
+    assert.match(text, /^berth_demo_pg_failovers_total 0$/m)
+    assert.match(text, /^berth_demo_calls_by_kind_total\{kind="read",outcome="ok"\} [1-9]\d*$/m)
     assert.match(text, /^berth_grpc_calls_in_flight\{pool="billing"\} \d+$/m)
     assert.match(text, /^berth_demo_calls_total [1-9]\d*$/m)
     assert.match(text, /^berth_demo_backend_up\{backend="b"\} 1$/m)
 
     // No dashboard: the page is off, the API is on.
     assert.equal((await fetch(base)).status, 404)
+
+    // On DATABASE_URL there is no embedded standby to fail over to.
+    const failover = await post('api/db/failover')
+    assert.equal(failover.status, 400, failover.body.message)
+    assert.match(failover.body.message, /DATABASE_URL/)
 
     // Stop backend b: it serves nothing more while the others carry the load.
     const stop = await post('api/backends/b/stop')
@@ -219,6 +232,133 @@ test('with no database URL the demo runs on an embedded PostgreSQL, stops after 
   assert.match(out.text(), /embedded PostgreSQL removed/)
 })
 
+/** Successful calls of one kind. */
+const ok = (k: { calls: number; errors: number }) => k.calls - k.errors
+
+/** The longest time between two samples where `count` grew, ms. */
+function stall(samples: readonly { at: number; s: DemoState }[], count: (s: DemoState) => number): number {
+  let last = samples[0]?.at ?? 0
+  let longest = 0
+  for (let i = 1; i < samples.length; i++) {
+    if (count(samples[i]!.s) > count(samples[i - 1]!.s)) {
+      longest = Math.max(longest, samples[i]!.at - last)
+      last = samples[i]!.at
+    }
+  }
+  return longest
+}
+
+test('on the embedded primary and standby, reads come from the standby and a fail-over pauses only the writes', async () => {
+  const { base, out, abort, done } = await start({ dashboard: false })
+  let sampling = true
+  let sampler: Promise<void> | undefined
+  try {
+    const { state, post } = client(base)
+    const warm = await readUntil(
+      state,
+      (s) =>
+        s.cluster.hosts.some((h) => h.role === 'standby' && h.inRotation && h.reads > 20) &&
+        ok(s.writes) > 10,
+      'reads on the standby and writes on the primary',
+      30_000,
+    )
+    assert.equal(warm.cluster.hosts.length, 2)
+    assert.equal(warm.cluster.canFailOver, true)
+    assert.equal(warm.cluster.failovers, 0)
+    const oldPrimary = warm.cluster.primary
+    const standby = warm.cluster.hosts.find((h) => h.host !== oldPrimary)!.host
+    assert.ok(oldPrimary !== null)
+    assert.equal(warm.pgPools.length, 2, 'a pool per server')
+
+    // Watch the state through the failover, ten times a second.
+    const samples: { at: number; s: DemoState }[] = []
+    sampler = (async () => {
+      while (sampling) {
+        samples.push({ at: performance.now(), s: await state() })
+        await sleep(100)
+      }
+    })()
+    const before = await state()
+    const [first, concurrent] = await Promise.all([
+      post('api/db/failover'),
+      sleep(100).then(() => post('api/db/failover')),
+    ])
+    const returned = performance.now()
+    assert.equal(first.status, 200, first.body.message)
+    assert.match(first.body.message, new RegExp(`${standby.replaceAll('.', '\\.')} promoted`))
+    assert.match(first.body.message, /the cluster writes to it/)
+    assert.equal(concurrent.status, 409, concurrent.body.message)
+    assert.match(concurrent.body.message, /already running/)
+
+    // Writes succeed again within a few seconds of the action's answer.
+    const atReturn = await state()
+    const resumed = await readUntil(
+      state,
+      (s) => ok(s.writes) >= ok(atReturn.writes) + 5,
+      'writes to succeed again after the failover',
+      5000,
+    )
+    const resumedMs = performance.now() - returned
+    const settled = await readUntil(
+      state,
+      (s) => s.cluster.failovers === 1 && s.cluster.primary === standby && s.calls > resumed.calls + 50,
+      'the cluster to settle on the new primary',
+    )
+    sampling = false
+    await sampler
+
+    // Reads never failed, and kept succeeding: no second without a successful read.
+    assert.equal(
+      settled.reads.errors,
+      before.reads.errors,
+      `read errors: ${JSON.stringify(settled.errorsByStatus)}`,
+    )
+    const longestGap = stall(samples, (s) => ok(s.reads))
+    const writeGap = stall(samples, (s) => ok(s.writes))
+    assert.ok(longestGap < 2000, `reads stalled for ${Math.round(longestGap)} ms`)
+    // Writes did pause: the failover is visible, and the write errors it caused are few.
+    const writeErrors = settled.writes.errors - before.writes.errors
+    assert.ok(writeErrors <= 20, `write errors in the failover: ${writeErrors}`)
+
+    const newPrimary = settled.cluster.hosts.find((h) => h.host === standby)!
+    assert.equal(newPrimary.role, 'primary')
+    assert.equal(newPrimary.promotions, 1)
+    assert.ok((settled.cluster.lastFailoverMs ?? 0) > 0, 'the cluster was without a primary for a while')
+    assert.equal(settled.cluster.hosts.find((h) => h.host === oldPrimary)!.state, 'down')
+    assert.equal(settled.cluster.canFailOver, false)
+    assert.ok(settled.events.some((e) => /failover: primary .* stopped/.test(e.message)))
+    assert.ok(
+      settled.events.some((e) => e.message.includes(`postgres: ${standby} is the primary`)),
+      JSON.stringify(settled.events),
+    )
+    const metrics = await (await fetch(`${base}metrics`)).text()
+    assert.match(metrics, /^berth_demo_pg_failovers_total 1$/m)
+    assert.match(
+      metrics,
+      new RegExp(`^berth_demo_pg_primary\\{host="${standby.replaceAll('.', '\\.')}"\\} 1$`, 'm'),
+    )
+
+    // No standby left: a second failover is refused, typed.
+    const again = await post('api/db/failover')
+    assert.equal(again.status, 409, again.body.message)
+    assert.match(again.body.message, /no standby left/)
+    process.stderr.write(
+      `[demo failover] writes back ${Math.round(resumedMs)} ms after the action answered; ` +
+        `write errors ${writeErrors}; longest gap between successful writes ${Math.round(writeGap)} ms, ` +
+        `reads ${Math.round(longestGap)} ms; the cluster was without a primary for ${settled.cluster.lastFailoverMs} ms\n`,
+    )
+  } finally {
+    sampling = false
+    await sampler?.catch(() => {})
+    abort.abort()
+    await done
+  }
+  const dirs = [...out.text().matchAll(/data in (\S+)\)/g)].map((m) => m[1]!)
+  assert.equal(dirs.length, 2, 'the demo says where both servers keep their data')
+  for (const dir of dirs) assert.equal(existsSync(dir), false, `${dir} is removed`)
+  assert.match(out.text(), /reads \d+ \(\d+ failed\), writes \d+ \(\d+ failed\)/)
+})
+
 function call<Req, Res>(
   fn: (
     req: Req,
@@ -236,7 +376,7 @@ function call<Req, Res>(
 }
 
 test('the billing schema is idempotent, and Transfer applies an idempotency key once and refuses overdrafts', async () => {
-  const db = createPgPool(await createDatabase('demo_billing'), { name: 'billing-t', maxConns: 2 })
+  const db = createPgCluster(await createDatabase('demo_billing'), { name: 'billing-t', maxConns: 2 })
   const backend = new BillingBackend({ id: 't', db })
   let client: BillingClient | undefined
   try {
@@ -298,6 +438,19 @@ test('the progress line is rewritten in place on a terminal and printed as lines
     errorsByStatus: { UNAVAILABLE: 3 },
     latencyP50Ms: 1.2,
     latencyP99Ms: 4.25,
+    reads: { calls: 900, errors: 0, qps: 180 },
+    writes: { calls: 100, errors: 3, qps: 20 },
+    cluster: {
+      name: 'billing',
+      primary: '127.0.0.1:5432',
+      failovers: 0,
+      lastFailoverMs: null,
+      noPrimaryForMs: null,
+      readsOnReplicas: 900,
+      readsOnPrimary: 0,
+      canFailOver: true,
+      hosts: [],
+    },
     pgPools: [],
     channelPools: [],
     backends: [

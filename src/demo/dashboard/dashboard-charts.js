@@ -1,6 +1,6 @@
 /**
- * The dashboard's uPlot charts: qps, call latency p50/p99, errors per second (from the cumulative
- * count) and the worst pool's acquire wait p50/p99, over the last few minutes of polls. uPlot comes
+ * The dashboard's uPlot charts: qps (all calls, reads, writes), call latency p50/p99, errors per
+ * second of reads and of writes (from the cumulative counts) and the worst pool's acquire wait p50/p99, over the last few minutes of polls. uPlot comes
  * from /static/uplot.iife.min.js as the global `uPlot`.
  */
 import { $, formatClock } from './dashboard-format.js'
@@ -22,9 +22,12 @@ const COLORS = {
 const history = {
   time: [],
   qps: [],
+  readQps: [],
+  writeQps: [],
   latencyP50: [],
   latencyP99: [],
-  errorsPerS: [],
+  readErrorsPerS: [],
+  writeErrorsPerS: [],
   acquireP50: [],
   acquireP99: [],
 }
@@ -70,7 +73,15 @@ function makeChart(containerId, series, data) {
 /** Creates the four charts; false when uPlot did not load. */
 export function createCharts() {
   if (typeof globalThis.uPlot !== 'function') return false
-  makeChart('chart-qps', [['qps', COLORS.blue]], () => [history.time, history.qps])
+  makeChart(
+    'chart-qps',
+    [
+      ['all', COLORS.blue],
+      ['reads', COLORS.green],
+      ['writes', COLORS.orange],
+    ],
+    () => [history.time, history.qps, history.readQps, history.writeQps],
+  )
   makeChart(
     'chart-latency',
     [
@@ -79,7 +90,14 @@ export function createCharts() {
     ],
     () => [history.time, history.latencyP50, history.latencyP99],
   )
-  makeChart('chart-errors', [['errors/s', COLORS.red]], () => [history.time, history.errorsPerS])
+  makeChart(
+    'chart-errors',
+    [
+      ['reads', COLORS.green],
+      ['writes', COLORS.red],
+    ],
+    () => [history.time, history.readErrorsPerS, history.writeErrorsPerS],
+  )
   makeChart(
     'chart-acquire',
     [
@@ -99,20 +117,25 @@ let previous
 
 /** Adds one DemoState to the history and redraws; returns the point it added. */
 export function record(state) {
-  let errorsPerS = 0
-  if (previous && state.time > previous.time) {
+  const rate = (read) => {
+    if (!previous || state.time <= previous.time) return 0
     // A counter that went down means the demo restarted: no rate for that step.
-    const delta = state.errors - previous.errors
-    errorsPerS = delta > 0 ? delta / ((state.time - previous.time) / 1000) : 0
+    const delta = read(state) - read(previous)
+    return delta > 0 ? delta / ((state.time - previous.time) / 1000) : 0
   }
+  const readErrorsPerS = rate((s) => s.reads.errors)
+  const writeErrorsPerS = rate((s) => s.writes.errors)
   previous = state
   const worst = (key) => state.pgPools.reduce((max, pool) => Math.max(max, pool[key]), 0)
   const point = {
     time: state.time / 1000,
     qps: state.qps,
+    readQps: state.reads.qps,
+    writeQps: state.writes.qps,
     latencyP50: state.latencyP50Ms,
     latencyP99: state.latencyP99Ms,
-    errorsPerS,
+    readErrorsPerS,
+    writeErrorsPerS,
     acquireP50: worst('acquireWaitP50Ms'),
     acquireP99: worst('acquireWaitP99Ms'),
   }

@@ -53,6 +53,7 @@ export function stateClass(state) {
     case 'CONNECTING':
     case 'IDLE':
     case 'UNKNOWN':
+    case 'unknown':
     case 'SERVICE_UNKNOWN':
       return 'state warn'
     default:

@@ -1,5 +1,6 @@
 /**
- * The dashboard's tables: backends (with their Stop/Start buttons), channel pools, Postgres pools
+ * The dashboard's tables: backends (with their Stop/Start buttons), channel pools, the Postgres
+ * cluster's servers (role, up/down, lag, in rotation, reads), Postgres pools
  * (with a bar per open connection's age) and the event list. Rows are kept per key, so a button under
  * the pointer is not replaced while someone clicks it; every value is set as text, never as HTML.
  */
@@ -97,6 +98,52 @@ function updateChannelPoolRow(row, pool) {
   setText(reconnects, formatNumber(pool.reconnects))
 }
 
+function createClusterHostRow(host) {
+  const row = el('tr', { 'data-testid': `pg-host-${host.host}` })
+  cells(row, 7)
+  row.children[1].append(el('span', { 'data-testid': `pg-host-${host.host}-role` }))
+  row.children[2].append(el('span', { 'data-testid': `pg-host-${host.host}-state` }))
+  for (const i of [3, 5, 6]) row.children[i].className = 'num'
+  return row
+}
+
+function updateClusterHostRow(row, host, primary) {
+  const [name, role, state, lag, rotation, reads, promotions] = row.children
+  setText(name, host.host)
+  const roleSpan = role.firstElementChild
+  setText(roleSpan, host.role)
+  roleSpan.className = host.host === primary ? 'state good' : 'muted'
+  const stateSpan = state.firstElementChild
+  setText(stateSpan, host.state)
+  stateSpan.dataset.state = host.state
+  stateSpan.className = stateClass(host.state)
+  setText(lag, host.lagMs === null ? '–' : formatMs(host.lagMs))
+  setText(rotation, host.inRotation ? 'yes' : 'no')
+  setText(reads, formatNumber(host.reads))
+  setText(promotions, formatNumber(host.promotions))
+}
+
+function renderCluster(cluster) {
+  setText(
+    $('pg-cluster-summary'),
+    [
+      `primary ${cluster.primary ?? 'none (failing over)'}`,
+      `failovers ${formatNumber(cluster.failovers)}`,
+      cluster.lastFailoverMs === null ? undefined : `last took ${formatMs(cluster.lastFailoverMs)}`,
+      `reads on replicas ${formatNumber(cluster.readsOnReplicas)}, on the primary ${formatNumber(cluster.readsOnPrimary)}`,
+    ]
+      .filter((part) => part !== undefined)
+      .join(' · '),
+  )
+  syncRows(
+    $('pg-cluster'),
+    cluster.hosts,
+    (h) => h.host,
+    createClusterHostRow,
+    (row, host) => updateClusterHostRow(row, host, cluster.primary),
+  )
+}
+
 function createPgPoolRow() {
   const row = el('tr')
   cells(row, 8)
@@ -166,6 +213,7 @@ export function renderTables(state, onAction) {
     updateBackendRow,
   )
   syncRows($('channel-pools'), state.channelPools, (p) => p.name, createChannelPoolRow, updateChannelPoolRow)
+  renderCluster(state.cluster)
   syncRows($('pg-pools'), state.pgPools, (p) => p.name, createPgPoolRow, updatePgPoolRow)
   renderEvents(state.events)
 }

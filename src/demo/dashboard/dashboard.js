@@ -29,6 +29,16 @@ function render(state, point) {
   setText($('latency-p99'), formatMs(state.latencyP99Ms))
   setText($('acquire-p50'), formatMs(point.acquireP50))
   setText($('acquire-p99'), formatMs(point.acquireP99))
+  setText($('read-qps'), formatNumber(state.reads.qps, 1))
+  setText($('write-qps'), formatNumber(state.writes.qps, 1))
+  setText(
+    $('kind-errors'),
+    `reads ${formatNumber(state.reads.errors)} · writes ${formatNumber(state.writes.errors)}`,
+  )
+  const failover = $('failover')
+  failover.title = state.cluster.canFailOver
+    ? 'Stop the embedded primary and promote its standby (once)'
+    : 'No standby to promote (failed over already, or the demo runs on DATABASE_URL): the button says why'
   const up = state.backends.filter((backend) => backend.up).length
   setText($('backends-up'), `${up} / ${state.backends.length}`)
   $('backends-up').classList.toggle('alert', up < state.backends.length)
@@ -111,6 +121,8 @@ function main() {
   terminate.addEventListener('click', () => act(terminate, '/api/db/terminate'))
   const saturate = $('saturate-pool')
   saturate.addEventListener('click', () => act(saturate, '/api/pool/saturate', { ms: 3000 }))
+  const failover = $('failover')
+  failover.addEventListener('click', () => act(failover, '/api/db/failover'))
   poll()
 }
 
