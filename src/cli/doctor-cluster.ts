@@ -96,8 +96,8 @@ export function buildClusterReport(probes: readonly HostProbe[], i: ClusterInput
           }
         : null
     if (!p.reachable) {
-      findings.push(
-        warn(null, 'HOST_DOWN', `${p.host} did not answer: ${p.error?.message ?? 'unknown error'}.`),
+      general.push(
+        warn(null, 'HOST_DOWN', `${p.host} did not answer: ${p.error?.message ?? 'unknown error'}`),
       )
     }
     if (p.facts !== null) {
@@ -138,6 +138,7 @@ export function buildClusterReport(probes: readonly HostProbe[], i: ClusterInput
   }
   const budgets = hosts.flatMap((h) => (h.budget === null ? [] : [h.budget]))
   const n = budgets.length === 0 ? null : Math.min(...budgets.map((b) => b.recommendedMaxConns))
+  const all = [...general, ...findings]
   const { matches: _m, ...own } = i
   return Object.freeze({
     ...own,
@@ -151,10 +152,8 @@ export function buildClusterReport(probes: readonly HostProbe[], i: ClusterInput
             basis: i.concurrency === undefined ? ('budget' as const) : ('load' as const),
             urlParameter: `pool_max_conns=${n}`,
           },
-    findings: [...general, ...findings],
-    exitCode: [...general, ...findings].some((f) => f.severity === 'warning')
-      ? ExitCode.findings
-      : ExitCode.ok,
+    findings: all,
+    exitCode: all.some((f) => f.severity === 'warning') ? ExitCode.findings : ExitCode.ok,
   })
 }
 
