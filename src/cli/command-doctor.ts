@@ -11,6 +11,7 @@ interface DoctorFlags {
   samples: number
   connectTimeout: number
   json?: boolean
+  cluster?: boolean
 }
 
 const HELP_AFTER = `
@@ -25,6 +26,12 @@ What it does (read-only; one connection, application_name 'berth doctor'):
 
 The URL is berth/pg's (pool_* parameters, sslmode, PG* environment variables as defaults).
 The password is never printed.
+
+A host list (postgres://app@h1:5432,h2:5432/db?target_session_attrs=read-write) probes every
+host at once: its role (primary or standby, read-only), whether it answers, a standby's lag, and
+its max_connections against what points at it. With --cluster (createPgCluster) that is
+(maxConns + 1 role probe) x instances on every host; without, createPgPool's one pool on the
+first host that fits target_session_attrs. A host that does not answer is a warning (HOST_DOWN).
 
 Exit status: 0 nothing to act on, 1 warnings found, 2 usage, 3 cannot connect, 4 bad URL,
 5 login refused, 6 a statement was refused, 130 interrupted. See docs/cli.md.
@@ -52,6 +59,10 @@ export function registerDoctor(program: Command, io: CommandIo, setExit: (code: 
     )
     .option('--samples <n>', 'round trips and lookups to time', intArg(1, 100_000), 50)
     .addOption(connectTimeoutOption())
+    .option(
+      '--cluster',
+      'judge the URL as createPgCluster does: every host has a pool of maxConns and a role probe (default: createPgPool, one pool on the first host that fits target_session_attrs)',
+    )
     .option('--json', 'print the report as JSON (errors too, as {"error": ...})')
     .addHelpText('after', HELP_AFTER)
     .action(async (url: string, flags: DoctorFlags) => {
@@ -66,6 +77,7 @@ export function registerDoctor(program: Command, io: CommandIo, setExit: (code: 
             samples: flags.samples,
             connectTimeoutMs: flags.connectTimeout,
             json: flags.json === true,
+            cluster: flags.cluster === true,
           },
           io,
         ),

@@ -28,11 +28,16 @@ export const THRESHOLDS = Object.freeze({
   nearLimitShare: 0.8,
   /** max_connections above which each-connection-is-a-process becomes the bottleneck. */
   manyConnections: 500,
+  /** A standby at least this far behind the primary's WAL position is a warning, bytes (16 MiB). */
+  replicaLagBytes: 16 * 1024 * 1024,
+  /** ...or whose last replayed transaction is this old while it is behind, s. */
+  replicaLagS: 30,
 })
 
 export interface FindingInputs {
   readonly facts: ServerFacts
-  readonly budget: BudgetReport
+  /** What this service points at the server; null when nothing (a host list's other hosts). */
+  readonly budget: BudgetReport | null
   /** Connection traffic stays on this machine (loopback or Unix socket). */
   readonly local: boolean
   /** The sslmode in effect for the URL. */
@@ -46,8 +51,12 @@ export function findPitfalls({ facts, budget, local, sslmode }: FindingInputs): 
   const note = (code: string, ...message: string[]) =>
     out.push(Object.freeze({ code, severity: 'note', message: message.filter((m) => m !== '').join(' ') }))
   const inUse = facts.connections.reduce((n, c) => n + c.total, 0)
+  const l = facts.limits
+  const available = Math.max(0, l.maxConnections - l.superuserReserved - l.reserved)
 
-  if (budget.overBudget) warn('OVER_BUDGET', budget.summary)
+  if (budget === null) {
+    // nothing of this service's points here: only the server's own state counts
+  } else if (budget.overBudget) warn('OVER_BUDGET', budget.summary)
   else if (inUse + budget.demand > budget.available) {
     warn(
       'NO_HEADROOM',
@@ -56,10 +65,10 @@ export function findPitfalls({ facts, budget, local, sslmode }: FindingInputs): 
       'If those sessions are this service, this is fine; otherwise shrink the pools or put PgBouncer in front.',
     )
   }
-  if (budget.available > 0 && inUse >= THRESHOLDS.nearLimitShare * budget.available) {
+  if (available > 0 && inUse >= THRESHOLDS.nearLimitShare * available) {
     warn(
       'NEAR_LIMIT',
-      `${inUse} of ${budget.available} available connections are in use now (${topApps(facts)}):`,
+      `${inUse} of ${available} available connections are in use now (${topApps(facts)}):`,
       'new connections will soon be refused with "too many clients" (53300).',
     )
   }
@@ -135,7 +144,7 @@ export function findPitfalls({ facts, budget, local, sslmode }: FindingInputs): 
       'past a few hundred, a pooler (PgBouncer) scales better than a higher limit.',
     )
   }
-  if (budget.recommendedMaxConns < budget.maxConns && !budget.overBudget) {
+  if (budget !== null && budget.recommendedMaxConns < budget.maxConns && !budget.overBudget) {
     note(
       'POOL_LARGER_THAN_NEEDED',
       `the pool size judged (${budget.maxConns}) is above the recommendation (${budget.recommendedMaxConns}):`,

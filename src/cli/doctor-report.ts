@@ -31,29 +31,55 @@ export interface DoctorReport {
   readonly exitCode: number
 }
 
-const SOURCES: Record<DoctorReport['maxConnsSource'], string> = {
+export const SOURCES: Record<DoctorReport['maxConnsSource'], string> = {
   option: '--max-conns',
   url: 'pool_max_conns in the URL',
   default: "berth's default on this machine",
 }
 
 export function renderDoctorReport(r: DoctorReport): string {
-  const f = r.facts
-  const l = f.limits
-  const reserved = l.superuserReserved + l.reserved
-  const inUse = f.connections.reduce((n, c) => n + c.total, 0)
-  const tls = f.ssl
-    ? `yes (${f.sslVersion ?? 'TLS'})`
-    : `no (sslmode=${r.sslmode}${r.local ? ', local' : ''})`
   const lines: string[] = []
   lines.push(`berth doctor: ${r.target}`)
   lines.push('')
+  lines.push(...serverLines(r.facts, r.sslmode, r.local, r.budget.available))
+  const b = r.budget
+  lines.push('')
+  lines.push(
+    'Recommendation (the seed: pool_max_conns = min(concurrency x queries per request, available / instances))',
+  )
+  lines.push(
+    `  inputs        instances ${b.instances}, concurrency ${r.concurrency ?? 'not given'}, ` +
+      `queries per request ${r.queriesPerRequest}; per-instance budget ${b.perInstanceBudget}`,
+  )
+  lines.push(
+    `  pool judged   maxConns ${b.maxConns} (${SOURCES[r.maxConnsSource]}) x ${b.instances} = ${b.demand} ` +
+      `of ${b.available}${b.overBudget ? ': OVER BUDGET' : ''}`,
+  )
+  lines.push(recommendedLine(r.recommendation))
+  lines.push('')
+  if (r.findings.length === 0) lines.push('No pitfalls found.')
+  else {
+    lines.push('Findings')
+    for (const x of r.findings) lines.push(`  ${x.severity.padEnd(8)}${x.code}: ${x.message}`)
+  }
+  lines.push('')
+  lines.push(summaryLine(r.findings, r.exitCode))
+  return `${lines.join('\n')}\n`
+}
+
+/** The server, limits, timeouts, latency and sessions lines of one server's report. */
+export function serverLines(f: ServerFacts, sslmode: string, local: boolean, available: number): string[] {
+  const l = f.limits
+  const reserved = l.superuserReserved + l.reserved
+  const inUse = f.connections.reduce((n, c) => n + c.total, 0)
+  const tls = f.ssl ? `yes (${f.sslVersion ?? 'TLS'})` : `no (sslmode=${sslmode}${local ? ', local' : ''})`
+  const lines: string[] = []
   lines.push(
     `  server        PostgreSQL ${f.serverVersion}; encrypted: ${tls}; superuser: ${f.superuser ? 'yes' : 'no'}`,
   )
   lines.push(
     `  limits        max_connections ${l.maxConnections}, superuser_reserved_connections ${l.superuserReserved}` +
-      `, reserved_connections ${l.reserved}: ${r.budget.available} available to applications`,
+      `, reserved_connections ${l.reserved}: ${available} available to applications`,
   )
   lines.push(
     `  timeouts      statement_timeout ${offOr(f.statementTimeoutMs)}, ` +
@@ -82,36 +108,20 @@ export function renderDoctorReport(r: DoctorReport): string {
       ),
     )
   }
-  const b = r.budget
-  lines.push('')
-  lines.push(
-    'Recommendation (the seed: pool_max_conns = min(concurrency x queries per request, available / instances))',
-  )
-  lines.push(
-    `  inputs        instances ${b.instances}, concurrency ${r.concurrency ?? 'not given'}, ` +
-      `queries per request ${r.queriesPerRequest}; per-instance budget ${b.perInstanceBudget}`,
-  )
-  lines.push(
-    `  pool judged   maxConns ${b.maxConns} (${SOURCES[r.maxConnsSource]}) x ${b.instances} = ${b.demand} ` +
-      `of ${b.available}${b.overBudget ? ': OVER BUDGET' : ''}`,
-  )
-  const n = r.recommendation.poolMaxConns
-  lines.push(
-    r.recommendation.basis === 'load'
-      ? `  recommended   pool_max_conns=${n} per instance (sized by the load you gave)`
-      : `  recommended   pool_max_conns <= ${n} per instance (the per-instance share; pass --concurrency to size the pool by the load)`,
-  )
-  lines.push('')
-  if (r.findings.length === 0) lines.push('No pitfalls found.')
-  else {
-    lines.push('Findings')
-    for (const x of r.findings) lines.push(`  ${x.severity.padEnd(8)}${x.code}: ${x.message}`)
-  }
-  const warnings = r.findings.filter((x) => x.severity === 'warning').length
-  const notes = r.findings.length - warnings
-  lines.push('')
-  lines.push(`${plural(warnings, 'warning')}, ${plural(notes, 'note')}; exit status ${r.exitCode}`)
-  return `${lines.join('\n')}\n`
+  return lines
+}
+
+export function recommendedLine(rec: DoctorRecommendation): string {
+  const n = rec.poolMaxConns
+  return rec.basis === 'load'
+    ? `  recommended   pool_max_conns=${n} per instance (sized by the load you gave)`
+    : `  recommended   pool_max_conns <= ${n} per instance (the per-instance share; pass --concurrency to size the pool by the load)`
+}
+
+/** The closing line: counts and the exit status. */
+export function summaryLine(findings: readonly Finding[], exitCode: number): string {
+  const warnings = findings.filter((x) => x.severity === 'warning').length
+  return `${plural(warnings, 'warning')}, ${plural(findings.length - warnings, 'note')}; exit status ${exitCode}`
 }
 
 function offOr(ms: number): string {

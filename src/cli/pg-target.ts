@@ -84,7 +84,8 @@ export function isLocalHost(host: string): boolean {
   return false
 }
 
-function hostForUrl(host: string): string {
+/** `host` as a URL writes it: an IPv6 address in brackets. */
+export function hostForUrl(host: string): string {
   return isIP(host) === 6 ? `[${host}]` : host
 }
 

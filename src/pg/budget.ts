@@ -18,6 +18,11 @@ export interface BudgetOptions {
   concurrency?: number
   /** Queries a request runs at once (on average), when known. Default 1. */
   queriesPerRequest?: number
+  /**
+   * Connections each instance opens to the server besides the pool's (a PgCluster's role probe:
+   * 1 per host). They count in the demand and come out of each instance's share. Default 0.
+   */
+  extraConnections?: number
 }
 
 /** The verdict on a pool size against the server's connection budget. */
@@ -25,15 +30,18 @@ export interface BudgetReport extends ServerConnectionLimits {
   readonly instances: number
   /** The pool's `maxConns` per instance. */
   readonly maxConns: number
+  /** Connections per instance besides the pool's (`extraConnections`). */
+  readonly extraConnections: number
   /** Connections left for applications: max_connections minus the reserved ones. */
   readonly available: number
-  /** `maxConns × instances`: what the service may open at peak. */
+  /** `(maxConns + extraConnections) × instances`: what the service may open at peak. */
   readonly demand: number
   /** `floor(available / instances)`: each instance's fair share. */
   readonly perInstanceBudget: number
   /**
    * The seed's formula: `min(concurrency × queriesPerRequest, available / instances)`, or the
-   * per-instance budget alone when the concurrency is unknown.
+   * per-instance budget alone when the concurrency is unknown; the extra connections come out of
+   * the per-instance budget. At least 1.
    */
   readonly recommendedMaxConns: number
   /** True when `demand` exceeds `available`: at peak the server will refuse connections (53300). */
@@ -70,24 +78,31 @@ export function assessBudget(
     throw new InvalidOptionError('options', options, 'an object')
   }
   const instances = positiveInt('instances', options.instances ?? 1)
+  const extra = options.extraConnections ?? 0
+  if (typeof extra !== 'number' || !Number.isInteger(extra) || extra < 0) {
+    throw new InvalidOptionError('extraConnections', extra, 'an integer >= 0')
+  }
   const available = Math.max(0, limits.maxConnections - limits.superuserReserved - limits.reserved)
   const perInstanceBudget = Math.floor(available / instances)
-  const demand = maxConns * instances
-  let recommended = perInstanceBudget
+  const demand = (maxConns + extra) * instances
+  const poolShare = perInstanceBudget - extra
+  let recommended = poolShare
   if (options.concurrency !== undefined) {
     const perRequest = positiveInt('queriesPerRequest', options.queriesPerRequest ?? 1)
-    recommended = Math.min(positiveInt('concurrency', options.concurrency) * perRequest, perInstanceBudget)
+    recommended = Math.min(positiveInt('concurrency', options.concurrency) * perRequest, poolShare)
   }
   const overBudget = demand > available
+  const perInstance = extra === 0 ? `maxConns ${maxConns}` : `(maxConns ${maxConns} + ${extra} other)`
   const summary = overBudget
-    ? `maxConns ${maxConns} x ${instances} instance(s) = ${demand} connections, but the server allows ${available} ` +
+    ? `${perInstance} x ${instances} instance(s) = ${demand} connections, but the server allows ${available} ` +
       `(max_connections ${limits.maxConnections} - ${limits.superuserReserved + limits.reserved} reserved): ` +
-      `at peak it will refuse connections. Use maxConns <= ${perInstanceBudget}, or a pooler such as PgBouncer.`
-    : `maxConns ${maxConns} x ${instances} instance(s) = ${demand} of ${available} available connections.`
+      `at peak it will refuse connections. Use maxConns <= ${Math.max(1, poolShare)}, or a pooler such as PgBouncer.`
+    : `${perInstance} x ${instances} instance(s) = ${demand} of ${available} available connections.`
   return Object.freeze({
     ...limits,
     instances,
     maxConns,
+    extraConnections: extra,
     available,
     demand,
     perInstanceBudget,

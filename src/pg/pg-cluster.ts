@@ -50,6 +50,8 @@ export class PgCluster extends Lifecycle implements ManagedOwner {
         const member: ClusterMember = new ClusterMember(spec, {
           connected: (client) => this.#watch(client, () => member),
           broken: () => this.#topology?.hint(),
+          // the member's role probe: one more connection per instance to this server
+          extraConnections: 1,
         })
         members.push(member)
       }
@@ -152,9 +154,11 @@ export class PgCluster extends Lifecycle implements ManagedOwner {
   }
 
   /**
-   * Checks each server's max_connections against the pools that point at it (this cluster's one
-   * pool per host x `instances`), as `PgPool.checkBudget` does for one server. Servers that do not
-   * answer are left out.
+   * Checks each server's max_connections against what this cluster points at it: its pool's
+   * `maxConns` plus the role probe's connection, times `instances`
+   * (`demand = (maxConns + 1) x instances`, `extraConnections` 1), as `PgPool.checkBudget` does
+   * for one server. The automatic check at each pool's first connection counts the same. Servers
+   * that do not answer are left out.
    */
   async checkBudget(options: BudgetOptions = {}): Promise<readonly { host: string; report: BudgetReport }[]> {
     const out = await Promise.all(

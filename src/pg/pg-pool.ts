@@ -26,6 +26,12 @@ export interface PgPoolHooks {
   connected?(client: pg.Client): void
   /** A connection broke outside a query (an error on an idle client). */
   broken?(client: pg.Client, err: unknown): void
+  /**
+   * Connections per instance the owner opens to the same server besides this pool (a PgCluster's
+   * role probe: 1). The budget check at the first connection and `checkBudget()` count them
+   * (BudgetOptions.extraConnections). Default 0.
+   */
+  readonly extraConnections?: number
 }
 
 /**
@@ -42,6 +48,7 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
   readonly #host: ConnectionHost
   readonly #statements: PgPoolStatements
   readonly #instances: number
+  readonly #extraConnections: number
   #budgetPending: boolean
   #lastBudget: BudgetReport | undefined
   /** A probe() has succeeded: with minConns 0 that is the only sign the server is reachable. */
@@ -55,6 +62,7 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
     this.#config = config
     this.name = o.name
     this.#instances = o.instances
+    this.#extraConnections = hooks.extraConnections ?? 0
     this.#budgetPending = o.budgetCheck
     const record = (ms: number) => this.#queries.record(ms)
     const pipeline = o.pipeline ? new PgPipeline(o.pipelineSlowMs, record) : undefined
@@ -188,7 +196,8 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
 
   /**
    * Reads the server's max_connections and reserved connections and judges `maxConns x instances`
-   * against them with the seed's formula. Warns (BERTH_PG_BUDGET) when over budget.
+   * (plus, in a PgCluster, its probe connection per instance) against them with the seed's formula.
+   * Warns (BERTH_PG_BUDGET) when over budget.
    */
   async checkBudget(options: BudgetOptions = {}): Promise<BudgetReport> {
     const conn = await this.acquire()
@@ -210,6 +219,7 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
     const r = await client.query(LIMITS_QUERY)
     const report = assessBudget(limitsFromRow(r.rows[0]), this.#config.pool.max, {
       instances: this.#instances,
+      extraConnections: this.#extraConnections,
       ...options,
     })
     this.#lastBudget = report

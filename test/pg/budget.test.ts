@@ -25,6 +25,22 @@ describe('connection budget', () => {
     assert.match(r.summary, /maxConns <= 18/)
   })
 
+  it('counts extra connections per instance (a cluster probe) in the demand and out of the share', () => {
+    const r = assessBudget(limits, 8, { instances: 10, extraConnections: 1 })
+    assert.equal(r.extraConnections, 1)
+    assert.equal(r.demand, 90) // (8 + 1) x 10
+    assert.equal(r.perInstanceBudget, 9)
+    assert.equal(r.recommendedMaxConns, 8) // 9 - 1 for the probe
+    assert.equal(r.overBudget, false)
+    assert.match(r.summary, /\(maxConns 8 \+ 1 other\) x 10 instance\(s\) = 90 of 97/)
+    const over = assessBudget(limits, 9, { instances: 10, extraConnections: 1 })
+    assert.equal(over.demand, 100)
+    assert.equal(over.overBudget, true)
+    assert.match(over.summary, /maxConns <= 8/)
+    assert.equal(assessBudget(limits, 8).extraConnections, 0)
+    assert.throws(() => assessBudget(limits, 8, { extraConnections: -1 }), { code: 'BERTH_INVALID_OPTION' })
+  })
+
   it('rejects a bad instance count with a typed error', () => {
     assert.throws(() => assessBudget(limits, 8, { instances: 0 }), { code: 'BERTH_INVALID_OPTION' })
   })

@@ -195,6 +195,44 @@ describe('createPgCluster', () => {
     await assert.rejects(db.read.query('select 1'), PgClusterClosedError)
   })
 
+  it("checkBudget counts each host's pool and its probe connection, and so does the first-connection check", async () => {
+    await using db = open({ maxConns: 5, instances: 3 })
+    await db.probe()
+    const reports = await db.checkBudget()
+    assert.deepEqual(
+      reports.map((r) => r.host).sort(),
+      cluster.servers.map((s) => `127.0.0.1:${s.port}`).sort(),
+    )
+    for (const { report } of reports) {
+      assert.equal(report.maxConns, 5)
+      assert.equal(report.instances, 3)
+      assert.equal(report.extraConnections, 1)
+      assert.equal(report.demand, 18) // (5 + 1 probe) x 3
+      assert.equal(report.recommendedMaxConns, report.perInstanceBudget - 1)
+    }
+    // a pool of exactly the server's available connections fits alone, not with the probe beside it
+    const available = reports[0]!.report.available
+    const warnings: string[] = []
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code === 'BERTH_PG_BUDGET') warnings.push(w.message)
+    }
+    process.on('warning', onWarning)
+    try {
+      await using full = createPgCluster(cluster.url, { maxConns: available, probePeriod: 100 })
+      await full.probe()
+      await full.read.query('select 1')
+      await until(() => warnings.length >= 2, 10_000)
+      assert.match(
+        warnings.join('\n'),
+        new RegExp(
+          `\\(maxConns ${available} \\+ 1 other\\) x 1 instance\\(s\\) = ${available + 1} connections`,
+        ),
+      )
+    } finally {
+      process.off('warning', onWarning)
+    }
+  })
+
   it('takes { primary, replicas } and finds the roles itself', async () => {
     const [s1, s2] = cluster.standbys
     await using db = createPgCluster(
