@@ -78,6 +78,7 @@ export class ClusterMember {
     this.spec = spec
     this.key = spec.key
     this.pool = new PgPool(spec.input, spec.options, {
+      extraConnections: hooks.extraConnections,
       connected: (client) => {
         this.#clients.add(client)
         client.once('end', () => this.#clients.delete(client))
