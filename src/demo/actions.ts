@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { PgCluster } from '../pg/pg-cluster.js'
 import type { PgConnection } from '../pg/pg-connection.js'
 import type { PostgresCluster, PostgresStandby } from '../testing/postgres-cluster.js'
+import type { PostgresServer } from '../testing/postgres-server.js'
 import type { BillingBackend } from './billing-server.js'
 import { DemoActionError } from './errors.js'
 import type { EventLog } from './events.js'
@@ -38,11 +39,14 @@ export class DemoActions {
   #holdTimer: NodeJS.Timeout | undefined
   /** A fail-over in progress. */
   #failingOver = false
-  /** Standbys promoted so far (the first and only one, after a fail-over). */
-  readonly #promoted = new Set<PostgresStandby>()
+  /** The embedded server taking writes now, and the standby a fail-over promotes (none while rejoining). */
+  #primary: PostgresServer | undefined
+  #standbyServer: PostgresStandby | undefined
 
   constructor(options: DemoActionsOptions) {
     this.#o = options
+    this.#primary = options.servers?.primary
+    this.#standbyServer = options.servers?.standbys[0]
   }
 
   /** Stops backend `id` gracefully. @throws DemoActionError (unknown id, not up) */
@@ -86,9 +90,10 @@ export class DemoActions {
    * Fails over: stops the embedded primary (`pg_ctl stop`, fast) and promotes its standby, then
    * waits (at most {@link FAILOVER_WAIT_MS}) for the backends' cluster to take it as the primary.
    * Writes wait (or fail, if in flight) meanwhile; reads keep going to the standby until it is
-   * promoted, then to the new primary. Once only: there is no standby left after it.
+   * promoted, then to the new primary. The old primary then rejoins as the new standby
+   * (`cluster.rejoin`), so the next fail-over fails back to it.
    * @throws DemoActionError (BERTH_DEMO_BAD_REQUEST on DATABASE_URL, BERTH_DEMO_CONFLICT while one
-   *   runs or once it has run)
+   *   runs, or when the old primary could not rejoin)
    */
   async failover(): Promise<string> {
     const servers = this.#o.servers
@@ -100,22 +105,24 @@ export class DemoActions {
     }
     if (this.#failingOver) throw new DemoActionError('BERTH_DEMO_CONFLICT', 'a failover is already running')
     const standby = this.#standby()
-    if (standby === undefined) {
+    const oldServer = this.#primary
+    if (standby === undefined || oldServer === undefined) {
       throw new DemoActionError(
         'BERTH_DEMO_CONFLICT',
-        'no standby left to promote: the demo has failed over once already (restart the demo for another)',
+        'no standby left to promote: the old primary did not rejoin after the last fail-over (restart the demo)',
       )
     }
     this.#failingOver = true
     try {
-      const old = `${servers.primary.host}:${servers.primary.port}`
+      const old = `${oldServer.host}:${oldServer.port}`
       const target = `${standby.host}:${standby.port}`
       this.#event(`failover: stopping the primary ${old}, promoting the standby ${target}`)
       const started = performance.now()
-      await servers.primary.stop()
+      await oldServer.stop()
       const stoppedMs = Math.round(performance.now() - started)
       await standby.promote()
-      this.#promoted.add(standby)
+      this.#primary = standby
+      this.#standbyServer = undefined
       const promotedMs = Math.round(performance.now() - started)
       const deadline = performance.now() + FAILOVER_WAIT_MS
       while (this.#o.cluster.primary !== target && performance.now() < deadline) await sleep(50)
@@ -124,9 +131,16 @@ export class DemoActions {
       const outcome = found
         ? `the cluster writes to it since ${foundMs} ms`
         : `the cluster has not taken it as the primary after ${foundMs} ms`
-      return this.#event(
+      const done = this.#event(
         `failover: primary ${old} stopped in ${stoppedMs} ms, ${target} promoted at ${promotedMs} ms; ${outcome}`,
       )
+      // The old primary comes back as the new standby, so the next fail-over fails back to it.
+      try {
+        this.#standbyServer = await servers.rejoin(oldServer)
+        return `${done}; ${this.#event(`failover: ${old} rejoined as the standby of ${target}`)}`
+      } catch (err) {
+        return `${done}; ${this.#event(`failover: ${old} could not rejoin as a standby: ${(err as Error).message}`)}`
+      }
     } finally {
       this.#failingOver = false
     }
@@ -182,9 +196,9 @@ export class DemoActions {
     this.#event(`released ${held.length} held connection${held.length === 1 ? '' : 's'}`)
   }
 
-  /** The standby to promote: one not promoted yet. */
+  /** The standby to promote: the one that is not the primary now. */
   #standby(): PostgresStandby | undefined {
-    return this.#o.servers?.standbys.find((s) => !this.#promoted.has(s))
+    return this.#standbyServer
   }
 
   #backend(id: string): BillingBackend {
