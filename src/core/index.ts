@@ -49,3 +49,10 @@ export { Pool, type PoolEvents } from './pool.js'
 export type { DestroyReason } from './pool-entry.js'
 export type { PoolOptions, ValidateResult } from './pool-options.js'
 export type { PoolCounters, PoolState, PoolStats } from './pool-stats.js'
+export {
+  type BerthTracingChannel,
+  POOL_TRACING_NAMES,
+  type PoolAcquireContext,
+  type PoolCreateContext,
+  poolTracing,
+} from './tracing.js'

@@ -11,6 +11,7 @@ import { type PoolStats, newCounters } from './pool-stats.js'
 import { PoolSupply } from './pool-supply.js'
 import { PoolUpkeep } from './pool-upkeep.js'
 import { ReadyGate } from './ready-gate.js'
+import { type PoolAcquireContext, poolTracing, tracing } from './tracing.js'
 
 /** Events a pool emits. It never emits `'error'`: nothing a pool does can crash a process that does not listen. */
 export interface PoolEvents {
@@ -101,7 +102,31 @@ export class Pool<T> extends Lifecycle<PoolEvents> {
    * @throws PoolClosedError, AcquireTimeoutError, AcquireAbortedError, QueueFullError, CreateFailedError
    */
   acquire(options?: AcquireOptions): Promise<Lease<T>> {
-    return this.#lender.acquire(options, Pool.prototype.acquire)
+    if (!tracing(poolTracing.acquire)) return this.#lender.acquire(options, Pool.prototype.acquire)
+    return this.#tracedAcquire(options)
+  }
+
+  /** `acquire()` under a `berth:pool:acquire` trace (somebody subscribed). */
+  #tracedAcquire(options: AcquireOptions | undefined): Promise<Lease<T>> {
+    const ctx: PoolAcquireContext = { pool: this.#o.name, shared: options?.shared === true }
+    const started = performance.now()
+    const waited = () => {
+      ctx.waitMs = performance.now() - started
+    }
+    return poolTracing.acquire.tracePromise(
+      () =>
+        this.#lender.acquire(options, Pool.prototype.acquire).then(
+          (lease) => {
+            waited()
+            return lease
+          },
+          (err: unknown) => {
+            waited()
+            throw err
+          },
+        ),
+      ctx,
+    )
   }
 
   /**

@@ -1,5 +1,6 @@
 import { CreateTimeoutError, DestroyTimeoutError } from './errors.js'
 import { unrefTimeout, withDeadline } from './timers.js'
+import { poolTracing, tracing } from './tracing.js'
 
 /**
  * Runs the user's `create()` calls: each with its own AbortSignal and an optional time limit,
@@ -24,7 +25,11 @@ export class CreateJobs<T> {
     const ac = new AbortController()
     this.#controllers.add(ac)
     let timedOut = false
-    const attempt = Promise.resolve().then(() => this.#create(ac.signal))
+    const attempt = Promise.resolve().then(() =>
+      tracing(poolTracing.create)
+        ? poolTracing.create.tracePromise(async () => this.#create(ac.signal), { pool: this.#pool })
+        : this.#create(ac.signal),
+    )
     const timer = unrefTimeout(() => {
       timedOut = true
       const err = new CreateTimeoutError(this.#pool, this.#timeoutMs)

@@ -11,11 +11,20 @@ import type { ChannelInterface, Deadline, ServerUnaryCall } from '@grpc/grpc-js'
 import { connectivityState } from '@grpc/grpc-js'
 import type { Lease } from '../core/lease.js'
 import type { Pool } from '../core/pool.js'
+import { tracing } from '../core/tracing.js'
 import { DeferredCall, type DeferredCallHost } from './call-deferred.js'
 import { FailedCall } from './call-failed.js'
 import { LeasedCall } from './call-leased.js'
 import { statusFromError } from './call-status.js'
 import type { CallStream } from './call-types.js'
+import {
+  type GrpcCallContext,
+  type GrpcPickContext,
+  TracedCall,
+  grpcTracing,
+  pickSettled,
+  tracingCalls,
+} from './grpc-tracing.js'
 import type { PoolChannel } from './pool-channel.js'
 
 type ChannelzRef = ReturnType<ChannelInterface['getChannelzRef']>
@@ -58,28 +67,75 @@ export class BalancedChannel implements ChannelInterface {
     parentCall: ParentCall,
     propagateFlags: number | null | undefined,
   ): CallStream {
+    if (!tracingCalls())
+      return this.#createCall(method, deadline, host, parentCall, propagateFlags, undefined)
+    const target = this.#host.target
+    const pick = tracing(grpcTracing.pick) ? { method, target } : undefined
+    if (!tracing(grpcTracing.call)) {
+      return this.#createCall(method, deadline, host, parentCall, propagateFlags, pick)
+    }
+    const ctx: GrpcCallContext = { method, target }
+    const tc = grpcTracing.call
+    return tc.start.runStores(ctx, () => {
+      try {
+        return new TracedCall(this.#createCall(method, deadline, host, parentCall, propagateFlags, pick), ctx)
+      } finally {
+        tc.end.publish(ctx)
+      }
+    })
+  }
+
+  #createCall(
+    method: string,
+    deadline: Deadline,
+    host: string | null | undefined,
+    parentCall: ParentCall,
+    propagateFlags: number | null | undefined,
+    pick: GrpcPickContext | undefined,
+  ): CallStream {
+    if (pick !== undefined) grpcTracing.pick.start.publish(pick)
     let lease: Lease<PoolChannel> | undefined
     try {
       lease = this.#pool.tryAcquire(SHARED)
     } catch (err) {
+      if (pick !== undefined) picked(pick, false, undefined, err)
       return new FailedCall(statusFromError(err, false))
     }
     if (lease !== undefined) {
-      return new LeasedCall(
+      const call = new LeasedCall(
         lease.resource.channel.createCall(method, deadline, host, parentCall, propagateFlags),
         lease,
       )
+      if (pick !== undefined) picked(pick, false, lease.resource.id, undefined)
+      return call
     }
     const pool = this.#pool
+    const acquire = (signal: AbortSignal, timeoutMs: number | undefined) =>
+      pool.acquire(timeoutMs === undefined ? { shared: true, signal } : { shared: true, signal, timeoutMs })
     const deferredHost: DeferredCallHost<PoolChannel> = {
-      acquire: (signal, timeoutMs) =>
-        pool.acquire(
-          timeoutMs === undefined ? { shared: true, signal } : { shared: true, signal, timeoutMs },
-        ),
+      acquire:
+        pick === undefined
+          ? acquire
+          : (signal, timeoutMs) =>
+              acquire(signal, timeoutMs).then(
+                (l) => {
+                  pickSettled(pick, l.resource.id, undefined)
+                  return l
+                },
+                (err: unknown) => {
+                  pickSettled(pick, undefined, err)
+                  throw err
+                },
+              ),
       open: (l) =>
         new LeasedCall(l.resource.channel.createCall(method, deadline, host, parentCall, propagateFlags), l),
     }
-    return new DeferredCall(deferredHost, deadline)
+    const call = new DeferredCall(deferredHost, deadline)
+    if (pick !== undefined) {
+      pick.deferred = true
+      grpcTracing.pick.end.publish(pick) // before the acquire settles, which is never synchronous
+    }
+    return call
   }
 
   getConnectivityState(tryToConnect: boolean): connectivityState {
@@ -114,4 +170,11 @@ export class BalancedChannel implements ChannelInterface {
   }
 
   close(): void {}
+}
+
+/** A pick that ended at once: `end`, then the settling events. */
+function picked(pick: GrpcPickContext, deferred: boolean, channel: number | undefined, err: unknown): void {
+  pick.deferred = deferred
+  grpcTracing.pick.end.publish(pick)
+  pickSettled(pick, channel, err)
 }

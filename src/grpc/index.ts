@@ -120,3 +120,9 @@ export {
   type TlsCredentialsOptions,
   tlsCredentials,
 } from './tls.js'
+export {
+  GRPC_TRACING_NAMES,
+  type GrpcCallContext,
+  type GrpcPickContext,
+  grpcTracing,
+} from './grpc-tracing.js'

@@ -53,3 +53,10 @@ export type { PgClusterHostStats, PgClusterStats } from './cluster-stats.js'
 export type { ClusterHostRole } from './cluster-member.js'
 export { isWalPosition, type WalPosition } from './wal-position.js'
 export { PgClusterClosedError } from './errors.js'
+export {
+  PG_TRACING_NAMES,
+  type PgQueryContext,
+  type PgTransactionContext,
+  pgTracing,
+} from './pg-tracing.js'
+export { sqlOperation } from './statement-kind.js'

@@ -22,10 +22,11 @@ import { type PgClusterStats, clusterStats } from './cluster-stats.js'
 import { ClusterTopology } from './cluster-topology.js'
 import { PgClusterClosedError } from './errors.js'
 import type { PgConnection } from './pg-connection.js'
-import { PgError, PgFailoverError } from './pg-error.js'
+import { PgError, PgFailoverError, retryableTxError } from './pg-error.js'
 import type { PgPool } from './pg-pool.js'
 import type { PgResult, QueryOptions } from './pg-query.js'
-import type { PgTransaction, TxOptions } from './pg-transaction.js'
+import { retryTx } from './pg-tracing.js'
+import { type PgTransaction, type TxOptions, kTxOnce } from './pg-transaction.js'
 import { type WalPosition, walBytes } from './wal-position.js'
 
 export class PgCluster extends Lifecycle implements ManagedOwner {
@@ -117,18 +118,11 @@ export class PgCluster extends Lifecycle implements ManagedOwner {
    * committed, so retry only work that is safe to run twice.
    */
   async tx<R>(fn: (tx: PgTransaction) => Promise<R>, options: TxOptions = {}): Promise<R> {
-    const retries = options.retries ?? 0
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.#onPrimary((p) => p.tx(fn, { ...options, retries: 0 }), options)
-      } catch (err) {
-        const again =
-          err instanceof PgFailoverError ||
-          (err instanceof PgError && (err.sqlState === '40001' || err.sqlState === '40P01'))
-        if (attempt < retries && again && this.state === 'open') continue
-        throw err
-      }
-    }
+    const again = (err: unknown) =>
+      (err instanceof PgFailoverError || retryableTxError(err)) && this.state === 'open'
+    return retryTx(this.name, options.retries ?? 0, again, () =>
+      this.#onPrimary((p) => p[kTxOnce](fn, options), options),
+    )
   }
 
   /**

@@ -14,6 +14,8 @@ import { statementKind } from './statement-kind.js'
 
 /** What a connection needs from its pool. */
 export interface ConnectionHost {
+  /** The pool's name, for traces. */
+  readonly name: string
   /** Behind PgBouncer in transaction mode: refuse statements that leave session state. */
   readonly noSessionState: boolean
   readonly cancel: CancelRunningQuery
@@ -70,11 +72,19 @@ export class PgConnection extends PgQueryable implements AsyncDisposable {
     }
     const started = this.#host.clock()
     try {
-      return await runQuery<R>(this.#lease.resource, text, params, signal, this.#host.cancel, (settled) => {
-        this.#settling = settled.then((usable) => {
-          if (!usable) this.#markBroken()
-        })
-      })
+      return await runQuery<R>(
+        this.#host.name,
+        this.#lease.resource,
+        text,
+        params,
+        signal,
+        this.#host.cancel,
+        (settled) => {
+          this.#settling = settled.then((usable) => {
+            if (!usable) this.#markBroken()
+          })
+        },
+      )
     } catch (err) {
       throw timedOut(err)
     } finally {

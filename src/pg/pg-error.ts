@@ -180,3 +180,8 @@ export class PgNoPrimaryError extends BerthError {
     this.hosts = hosts
   }
 }
+
+/** A serialization failure or a deadlock: `tx()` with `retries` runs the function again. */
+export function retryableTxError(err: unknown): boolean {
+  return err instanceof PgError && (err.sqlState === '40001' || err.sqlState === '40P01')
+}

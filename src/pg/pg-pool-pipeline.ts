@@ -6,11 +6,13 @@ import type pg from 'pg'
 import type { Lease } from '../core/lease.js'
 import { PgConnectionError, toPgError } from './pg-error.js'
 import type { PgResult } from './pg-query.js'
+import { traceQuery, tracingQueries } from './pg-tracing.js'
 
 type Stream = { cork(): void; uncork(): void }
 
 /** The shared-connection path of a PgPool. */
 export class PgPipeline {
+  readonly #name: string
   readonly #slowMs: number
   readonly #record: (ms: number) => void
   /** Start times of the statements in flight on each shared connection, oldest first. */
@@ -22,7 +24,8 @@ export class PgPipeline {
    * @param slowMs a connection whose oldest statement has run this long (ms) takes no more
    * @param record receives each statement's round trip, ms
    */
-  constructor(slowMs: number, record: (ms: number) => void) {
+  constructor(slowMs: number, record: (ms: number) => void, name: string) {
+    this.#name = name
     this.#slowMs = slowMs
     this.#record = record
   }
@@ -34,7 +37,16 @@ export class PgPipeline {
   }
 
   /** Runs a plain statement on a shared lease, and gives the lease back (destroyed if the connection broke). */
-  async run<R>(
+  run<R>(
+    lease: Lease<pg.Client>,
+    text: string,
+    params: readonly unknown[] | undefined,
+  ): Promise<PgResult<R>> {
+    if (!tracingQueries()) return this.#run<R>(lease, text, params)
+    return traceQuery(this.#name, lease.resource, text, true, () => this.#run<R>(lease, text, params))
+  }
+
+  async #run<R>(
     lease: Lease<pg.Client>,
     text: string,
     params: readonly unknown[] | undefined,

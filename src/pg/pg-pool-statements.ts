@@ -73,9 +73,17 @@ export class PgPoolStatements extends PgQueryable {
     let settling: Promise<boolean> | undefined
     const started = performance.now()
     try {
-      return await runQuery<R>(client, text, params, signal, this.#host.cancel, (settled) => {
-        settling = settled
-      })
+      return await runQuery<R>(
+        this.#host.name,
+        client,
+        text,
+        params,
+        signal,
+        this.#host.cancel,
+        (settled) => {
+          settling = settled
+        },
+      )
     } catch (err) {
       throw timedOut(err)
     } finally {

@@ -9,14 +9,15 @@ import { cancelRunningQuery } from './cancel-wait.js'
 import type { ResolvedPgConfig } from './config.js'
 import { endClient, pingClient } from './pg-client.js'
 import { type ConnectionHost, PgConnection } from './pg-connection.js'
-import { PgError } from './pg-error.js'
+import { PgError, retryableTxError } from './pg-error.js'
 import { connectToTarget } from './pg-hosts.js'
 import { type PgPoolOptions, resolvePgPoolOptions } from './pg-pool-options.js'
 import { PgPipeline } from './pg-pool-pipeline.js'
 import { PgPoolStatements } from './pg-pool-statements.js'
 import { type PgPoolStats, pgPoolStats } from './pg-pool-stats.js'
 import type { PgResult, QueryOptions } from './pg-query.js'
-import { PgTransaction, type TxOptions, beginStatement } from './pg-transaction.js'
+import { retryTx } from './pg-tracing.js'
+import { PgTransaction, type TxOptions, beginStatement, kTxOnce } from './pg-transaction.js'
 
 /**
  * What an owner of PgPools (a PgCluster) hears from each: @internal, not part of createPgPool.
@@ -65,7 +66,7 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
     this.#extraConnections = hooks.extraConnections ?? 0
     this.#budgetPending = o.budgetCheck
     const record = (ms: number) => this.#queries.record(ms)
-    const pipeline = o.pipeline ? new PgPipeline(o.pipelineSlowMs, record) : undefined
+    const pipeline = o.pipeline ? new PgPipeline(o.pipelineSlowMs, record, o.name) : undefined
     const s = config.pool
     // node-postgres reads its settings through property access, so a derived object keeps the
     // non-enumerable password of the resolved config.
@@ -106,6 +107,7 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
     })
     const target = { host: client.host ?? 'localhost', port: client.port ?? 5432, ssl: client.ssl }
     this.#host = {
+      name: o.name,
       noSessionState: o.noSessionState,
       // To the server this connection reached: with a host list, not necessarily the first.
       cancel: (c, settled) => cancelRunningQuery({ ...target, host: c.host, port: c.port }, c, settled),
@@ -159,38 +161,40 @@ export class PgPool extends PoolOwner<pg.Client> implements ManagedOwner {
    */
   async tx<R>(fn: (tx: PgTransaction) => Promise<R>, options: TxOptions = {}): Promise<R> {
     const begin = beginStatement(fn, options)
-    const retries = options.retries ?? 0
-    const signal = options.signal
-    for (let attempt = 0; ; attempt++) {
-      const conn = await this.acquire({ signal })
-      const runner = {
-        run: <T>(t: string, p: readonly unknown[] | undefined, o: QueryOptions | undefined) =>
-          conn.query<T>(t, p, o),
-      }
-      const tx = new PgTransaction(runner, signal)
+    return retryTx(this.name, options.retries ?? 0, retryableTxError, () =>
+      this.#txAttempt(fn, begin, options.signal),
+    )
+  }
+
+  /** @internal One attempt of `tx()`, untraced: a PgCluster's `tx()` retries and traces it. */
+  async [kTxOnce]<R>(fn: (tx: PgTransaction) => Promise<R>, options: TxOptions): Promise<R> {
+    return this.#txAttempt(fn, beginStatement(fn, options), options.signal)
+  }
+
+  async #txAttempt<R>(
+    fn: (tx: PgTransaction) => Promise<R>,
+    begin: string,
+    signal: AbortSignal | undefined,
+  ): Promise<R> {
+    const conn = await this.acquire({ signal })
+    const runner = {
+      run: <T>(t: string, p: readonly unknown[] | undefined, o: QueryOptions | undefined) =>
+        conn.query<T>(t, p, o),
+    }
+    const tx = new PgTransaction(runner, signal)
+    try {
+      await conn.exec(begin, undefined, { signal })
+      let result: R
       try {
-        await conn.exec(begin, undefined, { signal })
-        let result: R
-        try {
-          result = await fn(tx)
-        } finally {
-          tx.end()
-        }
-        await conn.exec('COMMIT', undefined, { signal })
-        return result
-      } catch (err) {
-        // release() rolls back an open or failed transaction (or destroys the connection)
-        if (
-          attempt < retries &&
-          err instanceof PgError &&
-          (err.sqlState === '40001' || err.sqlState === '40P01')
-        ) {
-          continue
-        }
-        throw err
+        result = await fn(tx)
       } finally {
-        await conn.release()
+        tx.end()
       }
+      await conn.exec('COMMIT', undefined, { signal })
+      return result
+    } finally {
+      // release() rolls back an open or failed transaction (or destroys the connection)
+      await conn.release()
     }
   }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg'
 import { BerthError, InvalidOptionError } from '../core/errors.js'
 import { toPgError } from './pg-error.js'
+import { traceQuery, tracingQueries } from './pg-tracing.js'
 
 /** A query's result: the rows, how many rows the command touched, and the column descriptions. */
 export interface PgResult<R = Record<string, unknown>> {
@@ -91,13 +92,23 @@ export type CancelRunningQuery = (client: pg.Client, settled: Promise<unknown>) 
  * connection can be reused (false: destroy it). The caller must not put the connection back to
  * work before it resolves, or a late cancel could hit the next statement.
  */
-export async function runQuery<R>(
+export function runQuery<R>(pool: string, ...args: QueryCall): Promise<PgResult<R>> {
+  if (!tracingQueries()) return sendQuery<R>(...args)
+  return traceQuery(pool, args[0], args[1], false, () => sendQuery<R>(...args))
+}
+
+/** What {@link runQuery} takes besides the pool's name (for its `berth:pg:query` trace). */
+type QueryCall = [
   client: pg.Client,
   text: string,
   params: readonly unknown[] | undefined,
   signal: AbortSignal | undefined,
   cancel: CancelRunningQuery,
   onAbort: (settled: Promise<boolean>) => void,
+]
+
+async function sendQuery<R>(
+  ...[client, text, params, signal, cancel, onAbort]: QueryCall
 ): Promise<PgResult<R>> {
   if (signal?.aborted) throw new QueryAbortedError(signal.reason)
   // Text and values as arguments, not a config object, which node-postgres would clone.

@@ -127,3 +127,6 @@ export class PgTransaction extends PgQueryable {
     this.#open = false
   }
 }
+
+/** @internal PgPool's method for one untraced attempt of `tx()` (a PgCluster's `tx()` retries and traces it). */
+export const kTxOnce = Symbol('berth.pg.txOnce')

@@ -79,3 +79,11 @@ function hasSeveralStatements(body: string): boolean {
   const i = body.indexOf(';')
   return i >= 0 && body.slice(i + 1).trim().length > 0
 }
+
+/**
+ * The statement's first SQL keyword, upper-cased (`SELECT`, `INSERT`, `WITH`...), past leading
+ * whitespace and comments; '' when there is none. The `operation` of a `berth:pg:query` trace.
+ */
+export function sqlOperation(text: string): string {
+  return /^[A-Za-z]+/.exec(stripLeadingComments(text))?.[0]?.toUpperCase() ?? ''
+}
