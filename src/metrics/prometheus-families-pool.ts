@@ -122,9 +122,10 @@ export const POOL_FAMILIES: readonly MetricFamily[] = [
   ),
   counter('berth_pool_leaks_total', 'Leases reported as leaked.', (s) => s.counters.leaks),
   {
-    type: 'summary',
+    type: 'duration',
+    measure: 'acquireWait',
     name: 'berth_pool_acquire_wait_seconds',
-    help: 'Time from acquire to lease, since the pool was made (quantile 1 is the max).',
+    help: 'Time from acquire to lease, since the pool was made.',
     labelNames: ['pool', 'kind'],
     samples(scrape, emit) {
       for (const s of scrape.pools) emit({ pool: s.name, kind: s.kind }, s.stats.acquireWaitMs)
