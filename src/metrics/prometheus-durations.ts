@@ -14,12 +14,14 @@ export type DurationBuckets = Readonly<Record<DurationMeasure, readonly number[]
 /**
  * The default buckets, in seconds. Acquire waits are mostly 0 or sub-millisecond, and anything past
  * 10 s is an outage; queries and RPCs start at 0.5 ms (a round trip on a LAN) and go to 30 s (a
- * statement timeout's usual order); RPCs also cover a minute of streaming.
+ * statement timeout's usual order); RPCs also cover a minute of streaming. Creates (a TCP, TLS and
+ * auth handshake) start at 1 ms and go to 30 s (a connect timeout's order).
  */
 export const DEFAULT_BUCKETS: DurationBuckets = Object.freeze({
   acquireWait: Object.freeze([
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
   ]),
+  create: Object.freeze([0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
   query: Object.freeze([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]),
   rpc: Object.freeze([
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,

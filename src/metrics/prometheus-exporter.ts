@@ -64,7 +64,8 @@ export interface PrometheusExporterOptions {
   durations?: DurationsMode
   /**
    * Histogram bucket upper bounds in seconds, per measure (`+Inf` is added): `acquireWait`
-   * (`berth_pool_acquire_wait_seconds`), `query` (`berth_pg_query_duration_seconds`), `rpc`
+   * (`berth_pool_acquire_wait_seconds`), `create` (`berth_pool_create_duration_seconds`), `query`
+   * (`berth_pg_query_duration_seconds`), `rpc`
    * (`grpc_request_duration_seconds`). Each list replaces that measure's default
    * (`DEFAULT_BUCKETS`); it must be non-empty and increasing.
    */

@@ -22,7 +22,7 @@ export interface ValueFamily extends FamilyBase {
 }
 
 /** What a duration family measures: each has its own default buckets (`PrometheusExporter` `buckets`). */
-export type DurationMeasure = 'acquireWait' | 'query' | 'rpc'
+export type DurationMeasure = 'acquireWait' | 'create' | 'query' | 'rpc'
 
 /**
  * Durations read from a latency snapshot (milliseconds; the exporter converts to seconds), exported

@@ -134,6 +134,14 @@ describe('Prometheus histograms', () => {
       assert.ok(Math.abs(histogramQuantile(0.5, summed) - (0.01 + (0.09 * 20) / 30)) < 1e-9)
       assert.ok(Math.abs(histogramQuantile(0.9, summed) - (0.15 + (0.35 * 6) / 10)) < 1e-9)
 
+      // Create durations: the same sleeps, once per resource, in the default create buckets.
+      const create = 'berth_pool_create_duration_seconds'
+      const ca = new Map(buckets(s, create, { pool: 'fast', kind: 'core' }))
+      const cb = new Map(buckets(s, create, { pool: 'slow', kind: 'core' }))
+      assert.equal(value(s, `${create}_count`, { pool: 'fast' }), a.stats().counters.creates)
+      assert.deepEqual([ca.get(0.01), ca.get(0.1), cb.get(0.1), cb.get(0.25)], [0, 30, 0, 10])
+      assert.ok(value(s, `${create}_sum`, { pool: 'slow' }) >= 10 * 0.2 * 0.99)
+
       // Counts stay monotonic: more acquires only add (served from idle resources: zero waits).
       await acquireFresh(a, 5)
       const s2 = await scrape(exporter)
@@ -244,7 +252,7 @@ describe('Prometheus histograms', () => {
       const s2 = parseExposition(t)
       assert.equal(value(s2, 'berth_pool_acquire_wait_seconds_count', labels), 4)
       assert.equal(value(s2, 'berth_pool_acquire_wait_summary_seconds_count', labels), 4)
-      assert.equal(summary.metricNames.length + 3, both.metricNames.length)
+      assert.equal(summary.metricNames.length + 4, both.metricNames.length)
     } finally {
       summary.unregister()
       both.unregister()
@@ -262,7 +270,7 @@ describe('Prometheus histograms', () => {
       [{ buckets: { rpc: [0, 1] } }, /buckets\.rpc/],
       [{ buckets: { rpc: [1, Number.POSITIVE_INFINITY] } }, /buckets\.rpc/],
       [{ buckets: { rpc: ['1' as unknown as number] } }, /buckets\.rpc/],
-      [{ buckets: { create: [1] } as PrometheusExporterOptions['buckets'] }, /buckets/],
+      [{ buckets: { connect: [1] } as PrometheusExporterOptions['buckets'] }, /buckets/],
     ]
     for (const [options, message] of bad) {
       assert.throws(
