@@ -63,6 +63,8 @@ export interface PoolStats {
   readonly counters: Readonly<PoolCounters> & { readonly destroys: Readonly<Record<DestroyReason, number>> }
   /** Time from `acquire()` to a lease, over all acquires (served-at-once ones count as ~0). */
   readonly acquireWaitMs: LatencySummary
+  /** Time the `create` callbacks that succeeded took, since the pool was made (failures: `counters`). */
+  readonly createMs: LatencySummary
   /** Ages of the live resources, in ms. */
   readonly resourceAgeMs: { readonly min: number; readonly max: number; readonly mean: number }
 }

@@ -5,6 +5,7 @@
  */
 import { CreateBackoff } from './create-backoff.js'
 import { channels } from './diagnostics.js'
+import { LatencyHistogram } from './latency-histogram.js'
 import type { LifecycleState } from './lifecycle.js'
 import { type DestroyReason, PoolEntry } from './pool-entry.js'
 import type { PoolInventory } from './pool-inventory.js'
@@ -37,6 +38,8 @@ export class PoolSupply<T> {
   readonly #byResource = new Map<T, PoolEntry<T>>()
   readonly #creates: CreateJobs<T>
   readonly #destroys: DestroyJobs<T>
+  /** Durations of the creates that succeeded, start to resource, in ms (`stats().createMs`). */
+  readonly createHistogram = new LatencyHistogram()
   #retryTimer: NodeJS.Timeout | undefined
 
   constructor(o: ResolvedPoolOptions<T>, inv: PoolInventory<T>, counters: PoolCounters, host: SupplyHost<T>) {
@@ -123,8 +126,12 @@ export class PoolSupply<T> {
 
   #startCreate(): void {
     this.#inv.creating++
+    const started = this.#o.clock()
     this.#creates.start(
-      (r) => this.#created(r),
+      (r) => {
+        this.createHistogram.record(this.#o.clock() - started)
+        this.#created(r)
+      },
       (err) => this.#createFailed(err),
       (r) => void this.#destroys.run(r),
     )

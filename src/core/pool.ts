@@ -213,6 +213,7 @@ export class Pool<T> extends Lifecycle<PoolEvents> {
       lastCreateError: this.#backoff.lastError === undefined ? undefined : messageOf(this.#backoff.lastError),
       counters: Object.freeze({ ...c, destroys: Object.freeze({ ...c.destroys }) }),
       acquireWaitMs: this.#waitHistogram.summary(),
+      createMs: this.#supply.createHistogram.summary(),
       resourceAgeMs: inv.ages(this.#o.clock()),
     })
   }

@@ -24,7 +24,8 @@ export {
   PrometheusExporter,
   type PrometheusExporterOptions,
 } from './prometheus-exporter.js'
-export type { MetricFamily } from './prometheus-family.js'
+export type { DurationMeasure, MetricFamily } from './prometheus-family.js'
+export { DEFAULT_BUCKETS, type DurationBuckets, type DurationsMode } from './prometheus-durations.js'
 export { SUMMARY_QUANTILES } from './prometheus-summary.js'
 export {
   OpenTelemetryMetrics,

@@ -21,3 +21,21 @@ export function loadPromClient(): PromClientModule {
   }
   return loaded
 }
+
+/**
+ * A value made once per prom-client module (a subclass of one of its metric classes): the module is
+ * loaded at run time, so its classes cannot be extended at import.
+ */
+export function perClient<T extends object>(
+  define: (client: PromClientModule) => T,
+): (client: PromClientModule) => T {
+  const made = new WeakMap<PromClientModule, T>()
+  return (client) => {
+    let value = made.get(client)
+    if (value === undefined) {
+      value = define(client)
+      made.set(client, value)
+    }
+    return value
+  }
+}

@@ -17,11 +17,19 @@ import {
   type StatsSource,
 } from './metric-sources.js'
 import { type PromClientModule, loadPromClient } from './prom-client-loader.js'
+import {
+  type DurationBuckets,
+  type DurationsMode,
+  durationBuckets,
+  durationsMode,
+  summaryName,
+} from './prometheus-durations.js'
 import { GRPC_FAMILIES } from './prometheus-families-grpc.js'
 import { PG_CLUSTER_FAMILIES } from './prometheus-families-pg-cluster.js'
 import { PG_FAMILIES } from './prometheus-families-pg.js'
 import { POOL_FAMILIES } from './prometheus-families-pool.js'
-import type { MetricFamily } from './prometheus-family.js'
+import type { DurationFamily, DurationMeasure, MetricFamily } from './prometheus-family.js'
+import { createSnapshotHistogram } from './prometheus-histogram.js'
 import { type LatencySample, createSnapshotSummary } from './prometheus-summary.js'
 
 /** Every family berth exports, with its default name. */
@@ -46,6 +54,22 @@ export interface PrometheusExporterOptions {
    * `grpc_active_connections` and `grpc_request_duration_seconds` keep their names.
    */
   prefix?: string
+  /**
+   * How durations (acquire wait, query, RPC) are exported. `'histogram'` (default): Prometheus
+   * histograms, which add up across pools and instances (`histogram_quantile` over
+   * `sum by (le) (rate(x_bucket[5m]))`) — use these. `'summary'`: the per-pool quantiles (0.5, 0.9,
+   * 0.99, and 1 for the max) under the same names, as berth exported before; they cannot be
+   * aggregated. `'both'`: the histograms, and the summaries as `*_summary_seconds`.
+   */
+  durations?: DurationsMode
+  /**
+   * Histogram bucket upper bounds in seconds, per measure (`+Inf` is added): `acquireWait`
+   * (`berth_pool_acquire_wait_seconds`), `create` (`berth_pool_create_duration_seconds`), `query`
+   * (`berth_pg_query_duration_seconds`), `rpc`
+   * (`grpc_request_duration_seconds`). Each list replaces that measure's default
+   * (`DEFAULT_BUCKETS`); it must be non-empty and increasing.
+   */
+  buckets?: Partial<Record<DurationMeasure, readonly number[]>>
 }
 
 /**
@@ -79,17 +103,29 @@ export class PrometheusExporter {
         options.prefix,
         'a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*)',
       )
+    const durations = durationsMode(options.durations)
+    const buckets = durationBuckets(options.buckets)
     const client = loadPromClient()
     this.registry = options.registry ?? new client.Registry()
     const names: string[] = []
+    const register = (name: string, make: () => void) => {
+      if (this.registry.getSingleMetric(name) !== undefined) throw new MetricNameConflictError(name)
+      make()
+      names.push(name)
+    }
     try {
       for (const family of PROMETHEUS_FAMILIES) {
         const name = family.name.startsWith(DEFAULT_PREFIX)
           ? prefix + family.name.slice(DEFAULT_PREFIX.length)
           : family.name
-        if (this.registry.getSingleMetric(name) !== undefined) throw new MetricNameConflictError(name)
-        this.#register(client, family, name)
-        names.push(name)
+        if (family.type !== 'duration') register(name, () => this.#register(client, family, name))
+        else {
+          if (durations !== 'summary')
+            register(name, () => this.#registerDurations(client, family, name, 'histogram', buckets))
+          const asSummary = durations === 'both' ? summaryName(name) : name
+          if (durations !== 'histogram')
+            register(asSummary, () => this.#registerDurations(client, family, asSummary, 'summary', buckets))
+        }
       }
     } catch (error) {
       for (const name of names) this.registry.removeSingleMetric(name)
@@ -154,17 +190,29 @@ export class PrometheusExporter {
     return this.#scrape
   }
 
-  #register(client: PromClientModule, family: MetricFamily, name: string): void {
+  #registerDurations(
+    client: PromClientModule,
+    family: DurationFamily,
+    name: string,
+    as: 'histogram' | 'summary',
+    buckets: DurationBuckets,
+  ): void {
+    const config = { name, help: family.help, labelNames: family.labelNames, registers: [this.registry] }
+    const read = () => {
+      const out: LatencySample[] = []
+      family.samples(this.#current(), (labels, latency) => out.push({ labels, latency }))
+      return out
+    }
+    if (as === 'histogram')
+      createSnapshotHistogram(client, { ...config, buckets: [...buckets[family.measure]] }, read)
+    else createSnapshotSummary(client, { ...config, help: `${family.help} Quantile 1 is the max.` }, read)
+  }
+
+  #register(client: PromClientModule, family: Exclude<MetricFamily, DurationFamily>, name: string): void {
     const registers = [this.registry]
     const labelNames = family.labelNames
     const current = () => this.#current()
-    if (family.type === 'summary') {
-      createSnapshotSummary(client, { name, help: family.help, labelNames, registers }, () => {
-        const out: LatencySample[] = []
-        family.samples(current(), (labels, latency) => out.push({ labels, latency }))
-        return out
-      })
-    } else if (family.type === 'gauge') {
+    if (family.type === 'gauge') {
       new client.Gauge({
         name,
         help: family.help,

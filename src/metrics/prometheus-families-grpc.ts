@@ -92,9 +92,10 @@ export const GRPC_FAMILIES: readonly MetricFamily[] = [
     },
   },
   {
-    type: 'summary',
+    type: 'duration',
+    measure: 'rpc',
     name: 'grpc_request_duration_seconds',
-    help: 'Client call durations by method, start to status, since the pool was made (quantile 1 is the max).',
+    help: 'Client call durations by method, start to status, since the pool was made.',
     labelNames: ['pool', 'method'],
     samples(scrape, emit) {
       for (const s of scrape.grpc) {

@@ -51,9 +51,10 @@ export const PG_FAMILIES: readonly MetricFamily[] = [
     (s) => s.maxIdleDestroyCount,
   ),
   {
-    type: 'summary',
+    type: 'duration',
+    measure: 'query',
     name: 'berth_pg_query_duration_seconds',
-    help: 'Query round trips, since the pool was made (quantile 1 is the max).',
+    help: 'Query round trips, since the pool was made.',
     labelNames: ['pool'],
     samples(scrape, emit) {
       for (const s of scrape.pg) emit({ pool: s.name }, s.stats.queryMs)

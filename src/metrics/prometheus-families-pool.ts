@@ -1,7 +1,8 @@
 /** `berth_pool_*`: the core pool snapshot of every exported pool (labels `pool`, `kind`). */
+import type { LatencySummary } from '../core/latency-histogram.js'
 import type { PoolStats } from '../core/pool-stats.js'
 import type { SourceScrape } from './metric-sources.js'
-import { type MetricFamily, perPool, perPoolBy } from './prometheus-family.js'
+import { type DurationMeasure, type MetricFamily, perPool, perPoolBy } from './prometheus-family.js'
 
 const pools = (s: SourceScrape) => s.pools
 const STATES = ['open', 'closing', 'destroying', 'closed'] as const
@@ -12,6 +13,24 @@ function gauge(name: string, help: string, read: (s: PoolStats) => number): Metr
 
 function counter(name: string, help: string, read: (s: PoolStats) => number): MetricFamily {
   return perPool(pools, 'counter', name, help, read, true)
+}
+
+function perPoolDuration(
+  measure: DurationMeasure,
+  name: string,
+  help: string,
+  read: (s: PoolStats) => LatencySummary,
+): MetricFamily {
+  return {
+    type: 'duration',
+    measure,
+    name,
+    help,
+    labelNames: ['pool', 'kind'],
+    samples(scrape, emit) {
+      for (const s of scrape.pools) emit({ pool: s.name, kind: s.kind }, read(s.stats))
+    },
+  }
 }
 
 export const POOL_FAMILIES: readonly MetricFamily[] = [
@@ -121,13 +140,16 @@ export const POOL_FAMILIES: readonly MetricFamily[] = [
     (s) => s.counters.destroyErrors,
   ),
   counter('berth_pool_leaks_total', 'Leases reported as leaked.', (s) => s.counters.leaks),
-  {
-    type: 'summary',
-    name: 'berth_pool_acquire_wait_seconds',
-    help: 'Time from acquire to lease, since the pool was made (quantile 1 is the max).',
-    labelNames: ['pool', 'kind'],
-    samples(scrape, emit) {
-      for (const s of scrape.pools) emit({ pool: s.name, kind: s.kind }, s.stats.acquireWaitMs)
-    },
-  },
+  perPoolDuration(
+    'acquireWait',
+    'berth_pool_acquire_wait_seconds',
+    'Time from acquire to lease, since the pool was made.',
+    (s) => s.acquireWaitMs,
+  ),
+  perPoolDuration(
+    'create',
+    'berth_pool_create_duration_seconds',
+    'Time the create callbacks that succeeded took, since the pool was made.',
+    (s) => s.createMs,
+  ),
 ]

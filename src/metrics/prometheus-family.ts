@@ -21,13 +21,20 @@ export interface ValueFamily extends FamilyBase {
   samples(scrape: SourceScrape, emit: (labels: LabelValues, value: number) => void): void
 }
 
-/** A summary read from a latency snapshot (milliseconds; the exporter converts to seconds). */
-export interface SummaryFamily extends FamilyBase {
-  readonly type: 'summary'
+/** What a duration family measures: each has its own default buckets (`PrometheusExporter` `buckets`). */
+export type DurationMeasure = 'acquireWait' | 'create' | 'query' | 'rpc'
+
+/**
+ * Durations read from a latency snapshot (milliseconds; the exporter converts to seconds), exported
+ * as a histogram, a summary or both (the exporter's `durations` option).
+ */
+export interface DurationFamily extends FamilyBase {
+  readonly type: 'duration'
+  readonly measure: DurationMeasure
   samples(scrape: SourceScrape, emit: (labels: LabelValues, latency: LatencySummary) => void): void
 }
 
-export type MetricFamily = ValueFamily | SummaryFamily
+export type MetricFamily = ValueFamily | DurationFamily
 
 type PickSamples<S> = (scrape: SourceScrape) => readonly SourceSample<S>[]
 

@@ -5,7 +5,7 @@
  */
 import type { MetricValueWithName, Summary, SummaryConfiguration } from 'prom-client'
 import type { LatencySummary } from '../core/latency-histogram.js'
-import type { PromClientModule } from './prom-client-loader.js'
+import { type PromClientModule, perClient } from './prom-client-loader.js'
 import type { LabelValues } from './prometheus-family.js'
 
 /**
@@ -31,9 +31,7 @@ type SnapshotSummaryClass = new (
   read: () => readonly LatencySample[],
 ) => Summary<string>
 
-const classes = new WeakMap<PromClientModule, SnapshotSummaryClass>()
-
-function defineClass(client: PromClientModule): SnapshotSummaryClass {
+const summaryClass = perClient((client: PromClientModule): SnapshotSummaryClass => {
   return class SnapshotSummary extends client.Summary<string> {
     readonly #name: string
     readonly #read: () => readonly LatencySample[]
@@ -61,17 +59,13 @@ function defineClass(client: PromClientModule): SnapshotSummaryClass {
       return { ...base, values }
     }
   }
-}
+})
 
 export function createSnapshotSummary(
   client: PromClientModule,
   config: SummaryConfiguration<string>,
   read: () => readonly LatencySample[],
 ): Summary<string> {
-  let SnapshotSummary = classes.get(client)
-  if (SnapshotSummary === undefined) {
-    SnapshotSummary = defineClass(client)
-    classes.set(client, SnapshotSummary)
-  }
+  const SnapshotSummary = summaryClass(client)
   return new SnapshotSummary(config, read)
 }

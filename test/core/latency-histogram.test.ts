@@ -32,21 +32,26 @@ function check(h: LatencyHistogram, values: number[]): void {
   for (const p of [50, 90, 99] as const) assertClose(s[`p${p}`], exactPercentile(sorted, p), `p${p}`)
 }
 
+/** Records a seeded mix into `h`: runs of equal durations (a coarse clock), zeros, a long tail. */
+function recordMix(h: LatencyHistogram, seed: number): number[] {
+  const random = seededRandom(seed)
+  const values: number[] = []
+  for (let i = 0; i < 20_000; i++) {
+    const kind = random()
+    const v = kind < 0.3 ? 0 : kind < 0.7 ? Math.floor(random() * 4) * 0.25 + 0.25 : random() ** 4 * 5000
+    const repeat = 1 + Math.floor(random() * 40)
+    for (let r = 0; r < repeat; r++) {
+      h.record(v)
+      values.push(v)
+    }
+  }
+  return values
+}
+
 describe('LatencyHistogram', () => {
   it('matches exact percentiles for a seeded mix of zeros, runs of equal values and spread values', () => {
-    const random = seededRandom(0x5eed)
     const h = new LatencyHistogram()
-    const values: number[] = []
-    for (let i = 0; i < 20_000; i++) {
-      const kind = random()
-      // Runs of equal durations (what a coarse clock produces), zeros, and a long tail.
-      const v = kind < 0.3 ? 0 : kind < 0.7 ? Math.floor(random() * 4) * 0.25 + 0.25 : random() ** 4 * 5000
-      const repeat = 1 + Math.floor(random() * 40)
-      for (let r = 0; r < repeat; r++) {
-        h.record(v)
-        values.push(v)
-      }
-    }
+    const values = recordMix(h, 0x5eed)
     check(h, values)
   })
 
@@ -132,5 +137,51 @@ describe('LatencyHistogram', () => {
       )
     }
     assert.equal(h.summary().count, 1)
+  })
+
+  it('buckets() counts exactly the durations at or below each bound: zeros, open runs, µs and 0.1% steps', () => {
+    const h = new LatencyHistogram()
+    // None of the tail lands within 0.1% above a bound but by chance; the check allows for it.
+    const values = recordMix(h, 0xb0c5)
+    const boundsMs = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 1000, 2500, 10_000]
+    const b = h.buckets(boundsMs)
+    assert.ok(Object.isFrozen(b) && Object.isFrozen(b.counts))
+    assert.deepEqual(b.boundsMs, boundsMs)
+    assert.equal(b.count, values.length)
+    const sum = values.reduce((a, v) => a + (v < 0.0005 ? 0 : v), 0)
+    assert.ok(Math.abs(b.sumMs - sum) < 1e-6 * sum)
+    boundsMs.forEach((bound, i) => {
+      const exact = values.filter((v) => v <= bound).length
+      // A tail value within the bound's HDR bucket (0.1% above it at most) may count in it.
+      const near = values.filter((v) => v > bound && v <= bound * 1.001).length
+      const got = b.counts[i]!
+      assert.ok(got >= exact && got <= exact + near, `≤ ${bound} ms: ${got}, exact ${exact} (+${near})`)
+    })
+    assert.equal(b.counts.at(-1), values.length, 'every value is below the last bound')
+  })
+
+  it('a summary reads buckets at call time, consistent in itself; bounds are validated', () => {
+    const h = new LatencyHistogram()
+    const empty = h.summary()
+    assert.deepEqual(Object.keys(empty).sort(), ['count', 'max', 'mean', 'p50', 'p90', 'p99'])
+    assert.deepEqual(empty.buckets([1]).counts, [0])
+    for (let i = 0; i < 5; i++) h.record(0)
+    for (let i = 0; i < 5; i++) h.record(3) // an open run
+    const s = h.summary()
+    assert.equal(JSON.stringify(s).includes('buckets'), false)
+    h.record(20)
+    assert.equal(s.count, 10, 'the summary is frozen')
+    const b = s.buckets([0, 2.999, 3, 19.99, 20])
+    assert.deepEqual(b.counts, [5, 5, 10, 10, 11])
+    assert.equal(b.count, 11, 'counts at call time')
+    assert.equal(b.sumMs, 35)
+    assert.deepEqual(empty.buckets([1, 100]).counts, [5, 11], 'the empty summary reads the same histogram')
+    for (const bad of [[], [2, 1], [1, 1], [-1], [Number.NaN], [Number.POSITIVE_INFINITY], 'x']) {
+      assert.throws(
+        () => h.buckets(bad as number[]),
+        (err: unknown) => err instanceof InvalidOptionError && /boundsMs/.test(String(err)),
+      )
+      assert.throws(() => s.buckets(bad as number[]), InvalidOptionError)
+    }
   })
 })

@@ -57,8 +57,8 @@ async function script(seed: number, extra: Partial<PoolOptions<Res>> = {}) {
   await Promise.all([1, 2, 3, 4, 5, 6, 7].map(worker))
   const s = pool.stats()
   await pool.close()
-  const { acquireWaitMs, resourceAgeMs, ...rest } = s
-  return { grants, stats: { ...rest, waitCount: acquireWaitMs.count } }
+  const { acquireWaitMs, createMs, resourceAgeMs, ...rest } = s
+  return { grants, stats: { ...rest, waitCount: acquireWaitMs.count, createCount: createMs.count } }
 }
 
 /** A pool of one resource, so a second caller waits for the first one's release. */

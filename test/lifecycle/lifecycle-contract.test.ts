@@ -69,7 +69,7 @@ const rows: Row[] = [
         stats: () => pool.stats() as never,
       }
     },
-    latencies: ['acquireWaitMs'],
+    latencies: ['acquireWaitMs', 'createMs'],
   },
   {
     owner: 'PgPool (createPgPool)',
@@ -121,7 +121,7 @@ const rows: Row[] = [
         stats: () => pool.stats() as never,
       }
     },
-    latencies: ['acquireWaitMs'],
+    latencies: ['acquireWaitMs', 'createMs'],
   },
   {
     owner: 'ChannelPool',

@@ -4,6 +4,7 @@ import { Registry, validateMetricName } from 'prom-client'
 import { InvalidOptionError, Pool } from '../../src/core/index.js'
 import { createChannelPool } from '../../src/grpc/index.js'
 import {
+  DEFAULT_BUCKETS,
   DuplicateMetricSourceError,
   MetricNameConflictError,
   PROMETHEUS_FAMILIES,
@@ -49,10 +50,17 @@ describe('PrometheusExporter with a real PgPool', () => {
       assert.equal(value(s, 'berth_pg_total_conns', { pool: 'orders' }), stats.totalConns)
       assert.ok(stats.totalConns >= 1)
       assert.equal(value(s, 'berth_pg_new_conns_count', { pool: 'orders' }), stats.newConnsCount)
-      for (const q of ['0.5', '0.9', '0.99', '1']) {
-        const v = value(s, 'berth_pg_query_duration_seconds', { pool: 'orders', quantile: q })
-        assert.ok(v > 0 && v < 60, `query quantile ${q} in seconds: ${v}`)
-      }
+      // A histogram by default: the query buckets, then +Inf at the count.
+      const les = find(s, 'berth_pg_query_duration_seconds_bucket', { pool: 'orders' }).map(
+        (b) => b.labels.le,
+      )
+      assert.deepEqual(les, [...DEFAULT_BUCKETS.query.map(String), '+Inf'])
+      assert.equal(
+        value(s, 'berth_pg_query_duration_seconds_bucket', { pool: 'orders', le: '+Inf' }),
+        value(s, 'berth_pg_query_duration_seconds_count', { pool: 'orders' }),
+      )
+      const sum = value(s, 'berth_pg_query_duration_seconds_sum', { pool: 'orders' })
+      assert.ok(sum > 0 && sum < 60, `query seconds in all: ${sum}`)
       // The core pool under the PgPool is exported too, with kind="pg".
       assert.equal(
         value(s, 'berth_pool_acquires_total', { pool: 'orders', kind: 'pg' }),
@@ -61,7 +69,8 @@ describe('PrometheusExporter with a real PgPool', () => {
       assert.equal(value(s, 'berth_pool_max_resources', { pool: 'orders', kind: 'pg' }), 3)
       assert.equal(value(s, 'berth_pool_state', { pool: 'orders', kind: 'pg', state: 'open' }), 1)
       assert.equal(find(s, 'berth_pool_resources', { pool: 'orders', kind: 'pg' }).length, 5)
-      assert.equal(find(s, 'berth_pool_acquire_wait_seconds', { pool: 'orders', kind: 'pg' }).length, 4)
+      const waits = find(s, 'berth_pool_acquire_wait_seconds_bucket', { pool: 'orders', kind: 'pg' })
+      assert.equal(waits.length, DEFAULT_BUCKETS.acquireWait.length + 1)
     } finally {
       exporter.unregister()
       await db.close({ timeoutMs: 5000 })
@@ -91,7 +100,7 @@ describe('PrometheusExporter with a real PgPool', () => {
 })
 
 describe('PrometheusExporter with a real ChannelPool', () => {
-  it('exports connectivity, calls by method and status, and the request duration summary', async () => {
+  it('exports connectivity, calls by method and status, and the request duration histogram', async () => {
     const server = await startEchoServer()
     servers.push(server)
     const pool = createChannelPool(server.address, { size: 2, name: 'echo' })
@@ -120,14 +129,15 @@ describe('PrometheusExporter with a real ChannelPool', () => {
       assert.equal(value(s, 'grpc_request_duration_seconds_count', { pool: 'echo', method: ECHO }), 12)
       const sum = value(s, 'grpc_request_duration_seconds_sum', { pool: 'echo', method: ECHO })
       assert.ok(sum > 0 && sum < 60, `sum in seconds: ${sum}`)
-      const p50 = value(s, 'grpc_request_duration_seconds', { pool: 'echo', method: ECHO, quantile: '0.5' })
-      const max = value(s, 'grpc_request_duration_seconds', { pool: 'echo', method: ECHO, quantile: '1' })
-      assert.ok(p50 > 0 && p50 <= max, `p50 ${p50} <= max ${max}`)
+      const inf = { pool: 'echo', method: ECHO, le: '+Inf' }
+      assert.equal(value(s, 'grpc_request_duration_seconds_bucket', inf), 12)
+      const les = find(s, 'grpc_request_duration_seconds_bucket', { pool: 'echo', method: ECHO })
+      assert.equal(les.length, DEFAULT_BUCKETS.rpc.length + 1)
       assert.equal(value(s, 'berth_grpc_calls_in_flight', { pool: 'echo' }), 0)
       assert.equal(value(s, 'berth_pool_max_resources', { pool: 'echo', kind: 'grpc' }), 2)
 
       const text = await exporter.registry.metrics()
-      assert.match(text, /# TYPE grpc_request_duration_seconds summary/)
+      assert.match(text, /# TYPE grpc_request_duration_seconds histogram/)
       assert.match(text, /# TYPE berth_grpc_reconnects_total counter/)
       assert.match(text, /# TYPE grpc_active_connections gauge/)
     } finally {
