@@ -4,38 +4,23 @@
  * busy channel takes the next call) and a graceful close waits for exactly these calls. The lease
  * is given back when the status arrives, which grpc-js delivers exactly once per started call.
  */
-import type { CallCredentials, InterceptingListener, Metadata, StatusObject, status } from '@grpc/grpc-js'
+import type { StatusObject } from '@grpc/grpc-js'
 import type { Lease } from '../core/lease.js'
-import type { AuthContext, CallStream, MessageContext } from './call-types.js'
+import { ForwardingCall } from './call-forwarding.js'
+import type { CallStream } from './call-types.js'
 
 /** What a leased call needs of the resource it runs on: the set of its open calls. */
 export interface CallHost {
   readonly calls: Set<LeasedCall<CallHost>>
 }
 
-export class LeasedCall<R extends CallHost> implements CallStream, InterceptingListener {
-  readonly #call: CallStream
+export class LeasedCall<R extends CallHost> extends ForwardingCall {
   readonly #lease: Lease<R>
-  #listener: InterceptingListener | undefined
 
   constructor(call: CallStream, lease: Lease<R>) {
-    this.#call = call
+    super(call)
     this.#lease = lease
     lease.resource.calls.add(this)
-  }
-
-  start(metadata: Metadata, listener: InterceptingListener): void {
-    this.#listener = listener
-    this.#call.start(metadata, this)
-  }
-
-  onReceiveMetadata(metadata: Metadata): void {
-    this.#listener!.onReceiveMetadata(metadata)
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: grpc-js messages are untyped at this layer
-  onReceiveMessage(message: any): void {
-    this.#listener!.onReceiveMessage(message)
   }
 
   onReceiveStatus(status: StatusObject): void {
@@ -44,38 +29,6 @@ export class LeasedCall<R extends CallHost> implements CallStream, InterceptingL
       lease.resource.calls.delete(this)
       lease.release()
     }
-    this.#listener!.onReceiveStatus(status)
-  }
-
-  cancelWithStatus(code: status, details: string): void {
-    this.#call.cancelWithStatus(code, details)
-  }
-
-  getPeer(): string {
-    return this.#call.getPeer()
-  }
-
-  sendMessageWithContext(context: MessageContext, message: Buffer): void {
-    this.#call.sendMessageWithContext(context, message)
-  }
-
-  startRead(): void {
-    this.#call.startRead()
-  }
-
-  halfClose(): void {
-    this.#call.halfClose()
-  }
-
-  getCallNumber(): number {
-    return this.#call.getCallNumber()
-  }
-
-  setCredentials(credentials: CallCredentials): void {
-    this.#call.setCredentials(credentials)
-  }
-
-  getAuthContext(): AuthContext {
-    return this.#call.getAuthContext()
+    this.listener!.onReceiveStatus(status)
   }
 }

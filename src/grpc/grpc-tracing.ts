@@ -15,9 +15,10 @@
  * subscribed, a call pays one `hasSubscribers` read and no wrapper is made.
  */
 import diagnostics from 'node:diagnostics_channel'
-import type { CallCredentials, InterceptingListener, Metadata, StatusObject, status } from '@grpc/grpc-js'
+import type { StatusObject, status } from '@grpc/grpc-js'
 import { type BerthTracingChannel, tracing } from '../core/tracing.js'
-import type { AuthContext, CallStream, MessageContext } from './call-types.js'
+import { ForwardingCall } from './call-forwarding.js'
+import type { CallStream } from './call-types.js'
 
 /** The context of a `berth:grpc:pick` trace. */
 export interface GrpcPickContext {
@@ -80,28 +81,12 @@ export function pickSettled(ctx: GrpcPickContext, channel: number | undefined, e
  * A call under a `berth:grpc:call` trace: passes everything through and publishes the status.
  * Made only while somebody subscribes.
  */
-export class TracedCall implements CallStream, InterceptingListener {
-  readonly #call: CallStream
+export class TracedCall extends ForwardingCall {
   readonly #ctx: GrpcCallContext
-  #listener: InterceptingListener | undefined
 
   constructor(call: CallStream, ctx: GrpcCallContext) {
-    this.#call = call
+    super(call)
     this.#ctx = ctx
-  }
-
-  start(metadata: Metadata, listener: InterceptingListener): void {
-    this.#listener = listener
-    this.#call.start(metadata, this)
-  }
-
-  onReceiveMetadata(metadata: Metadata): void {
-    this.#listener!.onReceiveMetadata(metadata)
-  }
-
-  // biome-ignore lint/suspicious/noExplicitAny: grpc-js messages are untyped at this layer
-  onReceiveMessage(message: any): void {
-    this.#listener!.onReceiveMessage(message)
   }
 
   onReceiveStatus(s: StatusObject): void {
@@ -113,43 +98,11 @@ export class TracedCall implements CallStream, InterceptingListener {
       ctx.error = Object.assign(new Error(`${s.code} ${s.details}`), { code: s.code, details: s.details })
       tc.error.publish(ctx)
     }
-    const listener = this.#listener!
+    const listener = this.listener!
     try {
       tc.asyncStart.runStores(ctx, () => listener.onReceiveStatus(s))
     } finally {
       tc.asyncEnd.publish(ctx)
     }
-  }
-
-  cancelWithStatus(code: status, details: string): void {
-    this.#call.cancelWithStatus(code, details)
-  }
-
-  getPeer(): string {
-    return this.#call.getPeer()
-  }
-
-  sendMessageWithContext(context: MessageContext, message: Buffer): void {
-    this.#call.sendMessageWithContext(context, message)
-  }
-
-  startRead(): void {
-    this.#call.startRead()
-  }
-
-  halfClose(): void {
-    this.#call.halfClose()
-  }
-
-  getCallNumber(): number {
-    return this.#call.getCallNumber()
-  }
-
-  setCredentials(credentials: CallCredentials): void {
-    this.#call.setCredentials(credentials)
-  }
-
-  getAuthContext(): AuthContext {
-    return this.#call.getAuthContext()
   }
 }
