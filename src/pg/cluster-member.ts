@@ -102,11 +102,18 @@ export class ClusterMember {
     const host = this.spec.host
     if (isIP(host) !== 0 || host.startsWith('/')) return 0
     let found: string[]
+    let timer: NodeJS.Timeout | undefined
     try {
       const answer = lookup(host, { all: true }).then((a) => a.map((x) => x.address))
-      found = await Promise.race([answer, new Promise<never>((_, no) => setTimeout(no, timeoutMs).unref())])
+      const late = new Promise<never>((_, no) => {
+        timer = setTimeout(no, timeoutMs)
+        timer.unref()
+      })
+      found = await Promise.race([answer, late])
     } catch {
       return 0 // not resolving is the probe's to report
+    } finally {
+      clearTimeout(timer)
     }
     this.addresses = Object.freeze(found)
     const now = new Set(found)

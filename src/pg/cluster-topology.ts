@@ -279,13 +279,9 @@ export class ClusterTopology {
       }
       const h = this.#history
       const latest = h[h.length - 1]
-      if (latest === undefined) {
-        // No primary seen yet: nothing to measure against. With none, no newer writes exist either,
-        // so a replica keeps its last lag (and its place) through a failover.
-        m.inRotation = m.lagMs !== undefined && m.lagMs <= this.#o.maxReplicaLagMs
-        continue
-      }
-      if (p === undefined) {
+      if (latest === undefined || p === undefined) {
+        // No primary now (or none seen yet): nothing to measure against. With none, no newer
+        // writes exist either, so a replica keeps its last lag (and its place) through a failover.
         m.inRotation = m.lagMs !== undefined && m.lagMs <= this.#o.maxReplicaLagMs
         continue
       }
